@@ -1,0 +1,63 @@
+"""The `docserver` command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from .config import load_settings
+
+__all__ = ["main"]
+
+
+@click.group()
+def main() -> None:
+    """Real-time collaborative plain-text editing server."""
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML settings file (see conf/docserver.toml).")
+@click.option("--host", help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", type=int, help="TCP port for HTTP and WebSocket.  [default: 8080]")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of the embedded SQLite store.  [default: ./data]")
+@click.option("--store", help="'sqlite', 'sqlite:///PATH' or 'cassandra://HOST:PORT/KEYSPACE'.  [default: sqlite]")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False), help="Logging threshold.  [default: INFO]")
+def serve(
+    config_file: Path | None,
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    store: str | None,
+    log_level: str | None,
+) -> None:
+    """Start the document service: HTTP API, WebSocket endpoint and editor pages."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = load_settings(
+        config_file, host=host, port=port, data_dir=data_dir, store=store, log_level=log_level
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=settings.websocket_compression,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

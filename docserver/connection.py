@@ -1,0 +1,171 @@
+"""One WebSocket connection to a document: reads frames, hands messages to the document, and
+writes queued frames from a task of its own so that a slow client never delays the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .errors import ClientError, CloseCode, DocServerError, ProtocolViolation
+from .host import DocumentHost, DocumentNotFound, OpenDocument
+from .protocol import (
+    JSON_CODEC,
+    MSGPACK_CODEC,
+    MSGPACK_SUBPROTOCOL,
+    Codec,
+    CursorUpdate,
+    Edit,
+    Join,
+    parse_message,
+)
+from .session import error_message
+from .store import StoreUnavailable
+
+__all__ = ["serve_connection"]
+
+logger = logging.getLogger("docserver.connection")
+
+_CLOSE = object()
+
+
+class WebSocketPeer:
+    """The `Peer` side of one connection: an outbound queue drained by a writer task."""
+
+    def __init__(self, websocket: WebSocket, codec: Codec, queue_limit: int) -> None:
+        self.websocket = websocket
+        self.codec = codec
+        self.client_id: str | None = None
+        self.queue_limit = queue_limit
+        self.outbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.close_code: int | None = None
+        self.writer = asyncio.create_task(self._write_loop())
+
+    def enqueue(self, frame: str | bytes) -> None:
+        if self.close_code is not None:
+            return
+        if self.outbox.qsize() >= self.queue_limit:
+            logger.warning(
+                "client %s is not reading; %d messages queued, disconnecting",
+                self.client_id,
+                self.outbox.qsize(),
+            )
+            self.close(CloseCode.GOING_AWAY, "too many unsent messages; reconnect")
+            return
+        self.outbox.put_nowait(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued have been sent."""
+        if self.close_code is None:
+            self.close_code = code
+            self.outbox.put_nowait((_CLOSE, code, reason))
+
+    async def _write_loop(self) -> None:
+        send = self.websocket.send_bytes if self.codec.binary else self.websocket.send_text
+        try:
+            while True:
+                frame = await self.outbox.get()
+                if isinstance(frame, tuple):
+                    _, code, reason = frame
+                    await self.websocket.close(code, reason)
+                    return
+                await send(frame)  # type: ignore[arg-type]
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The client went away; the reader notices and cleans up.
+            pass
+
+    async def finish(self) -> None:
+        self.writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.writer
+
+
+def choose_codec(websocket: WebSocket) -> Codec:
+    offered = websocket.scope.get("subprotocols") or []
+    if MSGPACK_SUBPROTOCOL in offered:
+        return MSGPACK_CODEC
+    return JSON_CODEC
+
+
+async def serve_connection(host: DocumentHost, websocket: WebSocket, doc_id: str) -> None:
+    """Serve one client of one document until it disconnects."""
+    codec = choose_codec(websocket)
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol=codec.subprotocol if codec.subprotocol in offered else None)
+
+    try:
+        document = await host.open(doc_id)
+    except DocumentNotFound:
+        await websocket.close(CloseCode.DOCUMENT_NOT_FOUND, f"document {doc_id} not found")
+        return
+    except StoreUnavailable as exc:
+        logger.error("could not load document %s: %s", doc_id, exc)
+        await websocket.close(CloseCode.INTERNAL_ERROR, "document could not be loaded; retry")
+        return
+
+    peer = WebSocketPeer(websocket, codec, host.settings.send_queue_limit)
+    try:
+        await _read_loop(document, peer)
+    finally:
+        document.leave(peer)
+        # Let queued frames (such as a close) go out, but don't wait on a dead socket.
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(peer.writer), timeout=1.0)
+        await peer.finish()
+
+
+async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
+    websocket = peer.websocket
+    while peer.close_code is None:
+        event = await websocket.receive()
+        if event["type"] == "websocket.disconnect":
+            return
+        frame = event.get("text")
+        if frame is None:
+            frame = event.get("bytes")
+        if frame is None:
+            continue
+
+        decoded: object = None
+        try:
+            decoded = peer.codec.decode(frame)
+            _dispatch(document, peer, parse_message(decoded))
+        except ProtocolViolation as violation:
+            logger.info("closing client %s: %s", peer.client_id, violation.message)
+            peer.enqueue(peer.codec.encode(error_message(violation)))
+            # A close reason is limited to 123 bytes.
+            peer.close(violation.close_code, violation.message.encode()[:120].decode(errors="ignore"))
+        except DocServerError as error:
+            # Name the rejected edit when the message carried a usable id.
+            edit_id = decoded.get("id") if isinstance(decoded, dict) else None
+            peer.enqueue(
+                peer.codec.encode(
+                    error_message(error, edit_id if isinstance(edit_id, str) else None)
+                )
+            )
+
+
+def _dispatch(document: OpenDocument, peer: WebSocketPeer, message: Join | Edit | CursorUpdate) -> None:
+    if isinstance(message, Join):
+        if peer.client_id is not None and peer.client_id != message.client_id:
+            raise ClientError(
+                f"this connection already joined as {peer.client_id!r}", code="already-joined"
+            )
+        replaced = document.join(peer, message)
+        if isinstance(replaced, WebSocketPeer):
+            replaced.close(CloseCode.REPLACED, "the same client joined on a newer connection")
+        return
+
+    if peer.client_id is None:
+        raise ProtocolViolation(
+            f"the first message must be 'join', got {type(message).__name__.lower()!r}",
+            close_code=CloseCode.NOT_JOINED,
+            code="not-joined",
+        )
+    if isinstance(message, Edit):
+        document.submit(peer, message)
+    else:
+        document.update_cursor(peer, message)
