@@ -59,5 +59,29 @@ def serve(
     )
 
 
+@main.group()
+def schema() -> None:
+    """Manage the Cassandra schema."""
+
+
+@schema.command("apply")
+@click.option("--store", "store_url", default="cassandra://127.0.0.1:9042/docserver", show_default=True, help="Cassandra store URL.")
+@click.option("--replication", default=None, help="Keyspace replication map, e.g. \"{'class': 'NetworkTopologyStrategy', 'dc1': 3}\".  [default: SimpleStrategy with one replica]")
+def schema_apply(store_url: str, replication: str | None) -> None:
+    """Create the keyspace and tables that are missing; report what exists and what was created."""
+    from cassandra.cluster import Cluster
+
+    from .store.cassandra import CassandraStore, apply_schema
+
+    store = CassandraStore.from_url(store_url)
+    cluster = Cluster(store.hosts, port=store.port, protocol_version=5)
+    try:
+        session = cluster.connect()
+        for line in apply_schema(session, store.keyspace, replication):
+            click.echo(line)
+    finally:
+        cluster.shutdown()
+
+
 if __name__ == "__main__":
     main()

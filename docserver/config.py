@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     idle_unload_seconds: float = Field(30.0, ge=0)
     # Store attempts for one batch of edits before its authors get a retryable error.
     store_attempts: int = Field(3, ge=1)
+    # Seconds between checks, while a document is open and idle, for revisions another server
+    # stored; 0 turns the check off. Only matters while two servers both believe they own a
+    # document, for example during a ring change.
+    foreign_check_seconds: float = Field(2.0, ge=0)
     # Whether to offer permessage-deflate; it costs CPU per message and adds latency.
     websocket_compression: bool = False
 

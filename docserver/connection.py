@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .errors import ClientError, CloseCode, DocServerError, ProtocolViolation
 from .host import DocumentHost, DocumentNotFound, OpenDocument
 from .protocol import (
+    ID_PATTERN,
     JSON_CODEC,
     MSGPACK_CODEC,
     MSGPACK_SUBPROTOCOL,
@@ -139,13 +140,12 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
             # A close reason is limited to 123 bytes.
             peer.close(violation.close_code, violation.message.encode()[:120].decode(errors="ignore"))
         except DocServerError as error:
-            # Name the rejected edit when the message carried a usable id.
+            # Name the rejected edit only when its id is valid: an invalid one may not be
+            # encodable (a lone surrogate fails when the frame is sent and stops the writer).
             edit_id = decoded.get("id") if isinstance(decoded, dict) else None
-            peer.enqueue(
-                peer.codec.encode(
-                    error_message(error, edit_id if isinstance(edit_id, str) else None)
-                )
-            )
+            if not isinstance(edit_id, str) or not ID_PATTERN.fullmatch(edit_id):
+                edit_id = None
+            peer.enqueue(peer.codec.encode(error_message(error, edit_id)))
 
 
 def _dispatch(document: OpenDocument, peer: WebSocketPeer, message: Join | Edit | CursorUpdate) -> None:

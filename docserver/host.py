@@ -134,8 +134,14 @@ class OpenDocument:
 
     async def _commit_loop(self) -> None:
         max_batch = self.host.settings.max_batch
+        interval = self.host.settings.foreign_check_seconds or None
         while True:
-            items = [await self.queue.get()]
+            try:
+                first = await asyncio.wait_for(self.queue.get(), timeout=interval)
+            except TimeoutError:
+                await self._catch_up_quietly()
+                continue
+            items = [first]
             while len(items) < max_batch and not self.queue.empty():
                 items.append(self.queue.get_nowait())
             self.committing = True
@@ -150,6 +156,29 @@ class OpenDocument:
                         self.deliver([Send(peer.client_id, error_message(failure, edit.edit_id))])
             finally:
                 self.committing = False
+
+    async def _catch_up_quietly(self) -> None:
+        """Apply operations another server stored for this document while it was idle here.
+
+        Only one server should own a document, but while ownership moves two can both believe
+        they do; this check bounds how long the clients of the other one see stale text.
+        """
+        if not self.peers:
+            return
+        session = self.session
+        try:
+            last = await self.host.store.last_revision(session.doc_id, session.version)
+            if last is not None and last > session.revision:
+                logger.warning(
+                    "document %s has revisions up to %d in the store but %d here; catching up",
+                    session.doc_id,
+                    last,
+                    session.revision,
+                )
+                foreign = await self.host.read_all(session.doc_id, session.version, session.revision)
+                self.deliver(session.apply_foreign(foreign))
+        except StoreUnavailable as exc:
+            logger.warning("could not check %s for foreign revisions: %s", session.doc_id, exc)
 
     async def _commit(self, items: list[tuple[Peer, Edit]]) -> None:
         # Peers that left since queueing still get their edits committed; the edit may be

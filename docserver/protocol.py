@@ -231,6 +231,14 @@ def _json_decode(frame: str | bytes) -> object:
             close_code=CloseCode.MALFORMED_FRAME,
             code="malformed-frame",
         ) from exc
+    except RecursionError as exc:
+        # The decoder recurses once per nesting level; without this, "[[[[…" ends the
+        # connection without a close frame.
+        raise ProtocolViolation(
+            "frame is not valid JSON: nested too deeply",
+            close_code=CloseCode.MALFORMED_FRAME,
+            code="malformed-frame",
+        ) from exc
     return value
 
 

@@ -351,8 +351,10 @@ class DocumentSession:
         for record in concurrent:
             op = ot.transform(record.op, op)[1]
 
+        # Compare with the current length, not the base revision's: the document may have
+        # shrunk since, and an edit that doesn't grow an oversized document is allowed.
         new_length = ot.target_length(op)
-        if new_length > self.max_length and new_length > length:
+        if new_length > self.max_length and new_length > ot.base_length(op):
             raise ClientError(
                 f"edit would make the document {new_length} characters long;"
                 f" the limit is {self.max_length}",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -85,6 +85,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             payload = json.loads(body or b"{}")
         except ValueError as exc:
             return error_response(400, "invalid-json", f"request body is not valid JSON: {exc}")
+        except RecursionError:
+            # The JSON decoder recurses once per nesting level, so "[[[[…" within the body
+            # limit would otherwise end in a 500.
+            return error_response(400, "invalid-json", "request body is nested too deeply")
         try:
             params = CreateDocument.model_validate(payload)
         except ValidationError as exc:
@@ -177,6 +181,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/docs/{doc_id}", get_document, methods=["GET"]),
         Route("/docs/{doc_id}/snapshot", get_snapshot, methods=["GET"]),
         WebSocketRoute("/docs/{doc_id}", websocket_endpoint),
+        Route("/d/{doc_id}", page("editor.html"), methods=["GET"]),
+        Route("/v/{doc_id}", page("view.html"), methods=["GET"]),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
     app = Starlette(
@@ -187,6 +193,18 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     app.state.host = host
     app.state.store = store
     return app
+
+
+def page(name: str) -> Any:
+    """Return an endpoint serving one static page; the page reads the document id from its URL."""
+
+    async def endpoint(request: Request) -> Response:
+        path = STATIC_DIR / name
+        if not path.is_file():
+            return error_response(404, "not-found", f"{name} is missing; build the editor first")
+        return FileResponse(path, media_type="text/html")
+
+    return endpoint
 
 
 def describe(meta: DocumentMeta, revision: int) -> dict[str, Any]:
