@@ -23,7 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from cassandra import ConsistencyLevel, DriverException
 from cassandra.cluster import Cluster, NoHostAvailable, ResponseFuture, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 from tenacity import (
     AsyncRetrying,
@@ -115,7 +119,9 @@ class CassandraStore(Store):
             protocol_version=5,
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
             connect_timeout=self.request_timeout,
-            # The driver reconnects by itself after the node comes back.
+            # The driver reconnects by itself after a node comes back; its default backoff grows
+            # to 10 minutes, far too long for edits that wait on the log.
+            reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.5, max_delay=10.0),
             idle_heartbeat_interval=10,
         )
         try:
@@ -153,6 +159,8 @@ class CassandraStore(Store):
             "select_document": f"SELECT id, title, created_at, version FROM {ks}.documents WHERE id = ?",
             "insert_snapshot": f"INSERT INTO {ks}.snapshots (doc_id, version, revision, content, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
+            "insert_first_snapshot": f"INSERT INTO {ks}.snapshots"
+            " (doc_id, version, revision, content, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
             "select_snapshot": f"SELECT revision, content, created_at FROM {ks}.snapshots"
             " WHERE doc_id = ? AND version = ?",
             "insert_op": f"INSERT INTO {ks}.operations"
@@ -210,11 +218,14 @@ class CassandraStore(Store):
     # -- Store -------------------------------------------------------------------------------
 
     async def create_document(self, meta: DocumentMeta, initial: Snapshot) -> None:
-        # The snapshot goes first: a document whose metadata exists always has its snapshot.
-        await self._execute(
-            self._statements["insert_snapshot"],
+        # The snapshot goes first, so a document whose metadata exists always has one. Both
+        # inserts are conditional: a second create with the same id changes nothing.
+        rows = await self._execute(
+            self._statements["insert_first_snapshot"],
             (initial.doc_id, initial.version, initial.revision, initial.content, initial.created_at),
         )
+        if rows and not rows[0].applied:
+            raise DocumentExists(f"document {meta.id!r} already exists")
         rows = await self._execute(
             self._statements["insert_document"], (meta.id, meta.title, meta.created_at, meta.version)
         )
