@@ -133,7 +133,9 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
         decoded: object = None
         try:
             decoded = peer.codec.decode(frame)
-            _dispatch(document, peer, parse_message(decoded))
+            message = parse_message(decoded)
+            assert isinstance(decoded, dict)  # parse_message accepts only objects
+            _dispatch(document, peer, message, decoded["type"])
         except ProtocolViolation as violation:
             logger.info("closing client %s: %s", peer.client_id, violation.message)
             peer.enqueue(peer.codec.encode(error_message(violation)))
@@ -148,7 +150,10 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
             peer.enqueue(peer.codec.encode(error_message(error, edit_id)))
 
 
-def _dispatch(document: OpenDocument, peer: WebSocketPeer, message: Join | Edit | CursorUpdate) -> None:
+def _dispatch(
+    document: OpenDocument, peer: WebSocketPeer, message: Join | Edit | CursorUpdate, kind: str
+) -> None:
+    """Hand a valid message to the document. `kind` is its wire type, for error messages."""
     if isinstance(message, Join):
         if peer.client_id is not None and peer.client_id != message.client_id:
             raise ClientError(
@@ -161,7 +166,7 @@ def _dispatch(document: OpenDocument, peer: WebSocketPeer, message: Join | Edit 
 
     if peer.client_id is None:
         raise ProtocolViolation(
-            f"the first message must be 'join', got {type(message).__name__.lower()!r}",
+            f"the first message must be 'join', got {kind!r}",
             close_code=CloseCode.NOT_JOINED,
             code="not-joined",
         )

@@ -189,7 +189,7 @@ class OpenDocument:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(StoreUnavailable),
                 stop=stop_after_attempt(settings.store_attempts),
-                wait=wait_exponential_jitter(initial=0.05, max=1.0),
+                wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
                 before_sleep=self._log_retry,
                 reraise=True,
             ):

@@ -351,8 +351,9 @@ class DocumentSession:
         for record in concurrent:
             op = ot.transform(record.op, op)[1]
 
-        # Compare with the current length, not the base revision's: the document may have
-        # shrunk since, and an edit that doesn't grow an oversized document is allowed.
+        # After the transforms, base_length(op) is the current length. The length at the edit's
+        # base revision would be wrong, because the document may have shrunk since then. An
+        # edit that doesn't grow an oversized document is allowed.
         new_length = ot.target_length(op)
         if new_length > self.max_length and new_length > ot.base_length(op):
             raise ClientError(
@@ -397,10 +398,13 @@ class DocumentSession:
         return outgoing
 
     def apply_foreign(self, records: Sequence[OpRecord]) -> list[Outgoing]:
-        """Apply operations another server committed to this document, and broadcast them.
+        """Apply operations that the store has and this session lacks, and broadcast them.
 
-        Their authors are not sent anything: an author connected here resubmits its edit, which
-        is then recognised as committed and acknowledged.
+        Another server committed them, or an append here whose reply was lost. An author
+        connected here gets an ack instead of the update, before any later revision. It may
+        still hold the edit as outstanding (after a store-unavailable error, or after
+        reconnecting), and it can't recognize its own edit in an update. Clients must ignore an
+        ack for an edit they don't hold, because a resubmission is acknowledged again.
         """
         outgoing: list[Outgoing] = []
         for record in records:
@@ -412,6 +416,8 @@ class DocumentSession:
                 )
             self.content = ot.apply(self.content, record.op)
             self._advance(record)
+            if record.client_id in self.editors:
+                outgoing.append(Send(record.client_id, self._ack(record.edit_id, record.revision)))
             outgoing.append(Broadcast(self._update(record), exclude=record.client_id))
         return outgoing
 

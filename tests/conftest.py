@@ -65,7 +65,7 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/docs/{doc_id}"
 
     def start(self) -> None:
-        """Start the process and wait until it answers HTTP."""
+        """Start the process and wait until it responds to HTTP requests."""
         if self.process is not None and self.process.poll() is None:
             raise RuntimeError(f"server on port {self.port} is already running")
 
@@ -102,7 +102,7 @@ class ServerProcess:
                 time.sleep(0.05)
         self.kill()
         raise RuntimeError(
-            f"server did not answer on port {self.port} within {START_TIMEOUT} s:\n"
+            f"server did not respond on port {self.port} within {START_TIMEOUT} s:\n"
             f"{self.log_tail()}"
         )
 
@@ -139,7 +139,7 @@ class ServerProcess:
 
 
 def launch_server(folder: Path, **settings: Any) -> ServerProcess:
-    """Start a server that keeps its data and log in `folder`; the caller must `stop` it."""
+    """Start a server that keeps its data and log in `folder`. The caller must `stop` it."""
     server = ServerProcess(folder, settings)
     server.start()
     return server
@@ -155,7 +155,7 @@ def create_document(base_url: str, title: str, content: str = "") -> str:
 
 @pytest.fixture
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerProcess]]:
-    """Start servers with the given settings (e.g. `history_limit=5`); stop them at teardown."""
+    """Start servers with the given settings (e.g. `history_limit=5`), and stop them at teardown."""
     started: list[ServerProcess] = []
 
     def start(**settings: Any) -> ServerProcess:
@@ -173,3 +173,37 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 def server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
     """A server with default settings, for one test."""
     return start_server()
+
+
+CASSANDRA_VARIABLE = "DOCSERVER_TEST_CASSANDRA"
+CASSANDRA_KEYSPACE = "docserver_test"
+
+
+@pytest.fixture(scope="session")
+def cassandra_url() -> str:
+    """The store URL of a test keyspace on the node named by DOCSERVER_TEST_CASSANDRA.
+
+    The schema is applied once per run. Without the variable the test is skipped, except in CI
+    (CI set), where the Cassandra tests must run and the test fails instead.
+    """
+    address = os.environ.get(CASSANDRA_VARIABLE)
+    if not address:
+        message = (
+            f"{CASSANDRA_VARIABLE} is not set: start a node with `scripts/cassandra start`"
+            f" and set {CASSANDRA_VARIABLE}=127.0.0.1:9042, or run scripts/test"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+    from cassandra.cluster import Cluster
+
+    from docserver.store.cassandra import apply_schema
+
+    host, _, port = address.partition(":")
+    cluster = Cluster([host], port=int(port or 9042), protocol_version=5)
+    try:
+        apply_schema(cluster.connect(), CASSANDRA_KEYSPACE, None)
+    finally:
+        cluster.shutdown()
+    return f"cassandra://{address}/{CASSANDRA_KEYSPACE}"

@@ -22,7 +22,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cassandra import ConsistencyLevel, DriverException
-from cassandra.cluster import Cluster, NoHostAvailable, ResponseFuture, Session
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    ResponseFuture,
+    Session,
+)
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
@@ -113,11 +120,17 @@ class CassandraStore(Store):
     # -- connection --------------------------------------------------------------------------
 
     async def open(self) -> None:
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            consistency_level=self.consistency,
+            serial_consistency_level=self.serial_consistency,
+            request_timeout=self.request_timeout,
+        )
         self._cluster = Cluster(
             self.hosts,
             port=self.port,
             protocol_version=5,
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy()),
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=self.request_timeout,
             # The driver reconnects by itself after a node comes back; its default backoff grows
             # to 10 minutes, far too long for edits that wait on the log.
@@ -130,7 +143,6 @@ class CassandraStore(Store):
             self._cluster.shutdown()
             self._cluster = None
             raise StoreUnavailable(f"cannot connect to Cassandra at {self.hosts}:{self.port}: {exc}") from exc
-        self._session.default_timeout = self.request_timeout
 
         if self.create_schema:
             await asyncio.to_thread(apply_schema, self._session, self.keyspace, None)
@@ -208,7 +220,7 @@ class CassandraStore(Store):
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(StoreUnavailable),
             stop=stop_after_attempt(READ_ATTEMPTS),
-            wait=wait_exponential_jitter(initial=0.05, max=1.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
             reraise=True,
         ):
             with attempt:

@@ -7,6 +7,7 @@ import random
 import re
 
 import httpx
+import pytest
 
 from docserver.client import DocumentClient
 from tests.conftest import create_document
@@ -15,7 +16,8 @@ TOKEN = re.compile(r"\[c\d+:\d+\]")
 
 
 async def insert_tokens(client: DocumentClient, index: int, rng: random.Random, count: int,
-                        acked: dict[str, str], sent: set[str]) -> None:
+                        acked: dict[str, str], sent: set[str], timeout: float = 60,
+                        pause: float = 0.01) -> None:
     """Insert unique tokens at token boundaries, one edit at a time, recording what was acked.
 
     Inserting only between tokens keeps every token intact, so each acknowledged token must
@@ -28,13 +30,15 @@ async def insert_tokens(client: DocumentClient, index: int, rng: random.Random, 
         assert client.outstanding is not None
         edit_id = client.outstanding[0]
         sent.add(token)
-        await client.wait_synced(timeout=60)
+        await client.wait_synced(timeout=timeout)
         if edit_id in client.acknowledged:
             acked[token] = edit_id
-        await asyncio.sleep(rng.random() * 0.01)
+        await asyncio.sleep(rng.random() * pause)
 
 
-async def test_sigkill_loses_no_acknowledged_edit(server) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "cassandra"])
+async def test_sigkill_loses_no_acknowledged_edit(server_on, store: str) -> None:
+    server = server_on(store)
     doc_id = create_document(server.base_url, "crash")
     clients = [DocumentClient(server.ws_url(doc_id), name=f"c{i}") for i in range(8)]
     for client in clients:
