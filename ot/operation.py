@@ -261,18 +261,19 @@ def compose(a: Operation, b: Operation) -> Operation:
     result: Operation = []
     count_a, count_b = len(a), len(b)
     index_a = index_b = 0
-    # The current part of each operation, partly consumed; 0 means exhausted.
+    # The current part of each operation, possibly partly consumed. 0 marks an
+    # exhausted operation, which is safe because valid parts are never 0.
     x: int | str = a[0] if count_a else 0
     y: int | str = b[0] if count_b else 0
 
     while True:
-        # A delete in a removes text that b never sees.
+        # Text that a deletes never reaches b, so the delete passes through.
         if not isinstance(x, str) and x < 0:
             _delete(result, -x)
             index_a += 1
             x = a[index_a] if index_a < count_a else 0
             continue
-        # An insert in b adds text that a never saw.
+        # Text that b inserts did not exist for a, so the insert passes through.
         if isinstance(y, str):
             _insert(result, y)
             index_b += 1
@@ -362,7 +363,8 @@ def transform(a: Operation, b: Operation) -> tuple[Operation, Operation]:
     b_prime: Operation = []
     count_a, count_b = len(a), len(b)
     index_a = index_b = 0
-    # The current part of each operation, partly consumed; 0 means exhausted.
+    # The current part of each operation, possibly partly consumed. 0 marks an
+    # exhausted operation, which is safe because valid parts are never 0.
     x: int | str = a[0] if count_a else 0
     y: int | str = b[0] if count_b else 0
 
