@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from . import metrics
 from .errors import ClientError, CloseCode, DocServerError, ProtocolViolation
 from .host import DocumentHost, DocumentNotFound, OpenDocument
 from .protocol import (
@@ -54,7 +55,7 @@ class WebSocketPeer:
                 self.client_id,
                 self.outbox.qsize(),
             )
-            self.close(CloseCode.GOING_AWAY, "too many unsent messages; reconnect")
+            self.close(CloseCode.TRY_AGAIN_LATER, "too many unsent messages; reconnect")
             return
         self.outbox.put_nowait(frame)
 
@@ -73,7 +74,7 @@ class WebSocketPeer:
                     _, code, reason = frame
                     await self.websocket.close(code, reason)
                     return
-                await send(frame)  # type: ignore[arg-type]
+                await send(frame)
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away; the reader notices and cleans up.
             pass
@@ -108,9 +109,11 @@ async def serve_connection(host: DocumentHost, websocket: WebSocket, doc_id: str
         return
 
     peer = WebSocketPeer(websocket, codec, host.settings.send_queue_limit)
+    metrics.CONNECTIONS.inc()
     try:
         await _read_loop(document, peer)
     finally:
+        metrics.CONNECTIONS.dec()
         document.leave(peer)
         # Let queued frames (such as a close) go out, but don't wait on a dead socket.
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
@@ -137,6 +140,7 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
             assert isinstance(decoded, dict)  # parse_message accepts only objects
             _dispatch(document, peer, message, decoded["type"])
         except ProtocolViolation as violation:
+            metrics.ERRORS_SENT.labels(violation.code).inc()
             logger.info("closing client %s: %s", peer.client_id, violation.message)
             peer.enqueue(peer.codec.encode(error_message(violation)))
             # A close reason is limited to 123 bytes.
@@ -147,6 +151,7 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
             edit_id = decoded.get("id") if isinstance(decoded, dict) else None
             if not isinstance(edit_id, str) or not ID_PATTERN.fullmatch(edit_id):
                 edit_id = None
+            metrics.ERRORS_SENT.labels(error.code).inc()
             peer.enqueue(peer.codec.encode(error_message(error, edit_id)))
 
 

@@ -27,9 +27,11 @@ class CloseCode(enum.IntEnum):
     """WebSocket close codes the service uses; 4000-4999 are reserved for applications."""
 
     NORMAL = 1000
-    GOING_AWAY = 1001  # the server is shutting down; reconnect
+    GOING_AWAY = 1001
     MESSAGE_TOO_BIG = 1009
-    INTERNAL_ERROR = 1011
+    INTERNAL_ERROR = 1011  # the document could not be loaded; reconnect later
+    SERVICE_RESTART = 1012  # the server is shutting down (sent by uvicorn); reconnect
+    TRY_AGAIN_LATER = 1013  # the client fell too far behind reading; reconnect
     MALFORMED_FRAME = 4400  # a frame that isn't a JSON (or msgpack) object
     NOT_JOINED = 4401  # a message other than `join` before `join`
     DOCUMENT_NOT_FOUND = 4404

@@ -24,6 +24,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from . import metrics
 from .config import Settings
 from .errors import Retryable
 from .protocol import Codec, CursorUpdate, Edit, Join
@@ -115,6 +116,8 @@ class OpenDocument:
         """Encode each message once per codec in use and queue the frames for their peers."""
         for item in outgoing:
             if isinstance(item, Send):
+                if item.message["type"] == "error":
+                    metrics.ERRORS_SENT.labels(item.message["code"]).inc()
                 peer = self.peers.get(item.to)
                 if peer is not None:
                     peer.enqueue(peer.codec.encode(item.message))
@@ -200,6 +203,7 @@ class OpenDocument:
             batch = self.session.prepare(edits)
             self.deliver(self.session.abort(batch, Retryable(f"the edit was not stored: {exc}")))
             return
+        metrics.EDITS_COMMITTED.inc(len(batch.records))
         self.deliver(self.session.commit(batch))
 
     def _log_retry(self, retry_state: Any) -> None:
@@ -219,9 +223,12 @@ class OpenDocument:
             if not batch.records:
                 return batch
             try:
-                await store.append(session.doc_id, session.version, batch.records)
+                with metrics.APPEND_SECONDS.time():
+                    await store.append(session.doc_id, session.version, batch.records)
+                metrics.BATCH_EDITS.observe(len(batch.records))
                 return batch
             except RevisionConflict as conflict:
+                metrics.STORE_CONFLICTS.inc()
                 # Another server (or an earlier attempt whose reply was lost) committed first;
                 # infrequent but normal when document ownership moves.
                 logger.warning(
@@ -281,6 +288,7 @@ class DocumentHost:
             session = await self._load(doc_id)
             document = OpenDocument(self, session)
             self.documents[doc_id] = document
+            metrics.OPEN_DOCUMENTS.set(len(self.documents))
             future.set_result(document)
             return document
         except BaseException as exc:
@@ -341,6 +349,7 @@ class DocumentHost:
         if document is None or document.peers or document.committing:
             return
         del self.documents[doc_id]
+        metrics.OPEN_DOCUMENTS.set(len(self.documents))
         asyncio.get_running_loop().create_task(document.close())
         logger.info("unloaded idle document %s at revision %d", doc_id, document.session.revision)
 

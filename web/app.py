@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -176,7 +177,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         logger.error("store request failed for %s %s: %s", request.method, request.url.path, exc)
         return error_response(503, "store-unavailable", "the store is unavailable; retry later")
 
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     routes = [
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/docs", create_document, methods=["POST"]),
         Route("/docs/{doc_id}", get_document, methods=["GET"]),
         Route("/docs/{doc_id}/snapshot", get_snapshot, methods=["GET"]),

@@ -222,7 +222,7 @@ class SQLiteStore(Store):
                 "SELECT MAX(revision) FROM operations WHERE doc_id = ? AND version = ?",
                 (doc_id, version),
             ).fetchone()
-            return None if row is None else row[0]  # type: ignore[no-any-return]
+            return None if row is None else row[0]
 
         return await self._run(select)
 

@@ -148,3 +148,26 @@ def test_wrong_method_is_405(server: ServerProcess) -> None:
 
     assert response.status_code == 405
     assert error_code(response) == "method-not-allowed"
+
+
+def metric_value(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"metric {name} not found")
+
+
+async def test_metrics_count_committed_edits(server: ServerProcess) -> None:
+    from docserver.client import DocumentClient
+
+    before = metric_value(httpx.get(f"{server.base_url}/metrics").text, "docserver_edits_committed_total")
+    doc_id = create_document(server.base_url, "metrics")
+    async with DocumentClient(server.ws_url(doc_id)) as client:
+        client.insert(0, "counted")
+        await client.wait_synced()
+        response = httpx.get(f"{server.base_url}/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert metric_value(response.text, "docserver_edits_committed_total") == before + 1
+    assert metric_value(response.text, "docserver_connections") >= 1
