@@ -38,6 +38,16 @@ logger = logging.getLogger("docserver.host")
 # Re-reads and re-transforms after the store reported that another server committed first.
 MAX_CONFLICT_ROUNDS = 20
 READ_PAGE = 5000
+# Edits stop being added to a batch once their estimated size passes this, which keeps one
+# append far below the store's limits (a Cassandra mutation can't exceed 16 MiB by default).
+MAX_BATCH_BYTES = 1 << 20
+
+
+def edit_size(edit: Edit) -> int:
+    """Estimate the stored size of an edit in bytes: its text, plus a little per part."""
+    if edit.op is None:
+        return len(edit.text) * 4 + 16
+    return sum(len(part) * 4 if isinstance(part, str) else 8 for part in edit.op)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -145,8 +155,11 @@ class OpenDocument:
                 await self._catch_up_quietly()
                 continue
             items = [first]
-            while len(items) < max_batch and not self.queue.empty():
-                items.append(self.queue.get_nowait())
+            size = edit_size(first[1])
+            while len(items) < max_batch and size < MAX_BATCH_BYTES and not self.queue.empty():
+                item = self.queue.get_nowait()
+                items.append(item)
+                size += edit_size(item[1])
             self.committing = True
             try:
                 await self._commit(items)

@@ -203,7 +203,6 @@ class DocumentSession:
             name=join.name or join.client_id,
             color=join.color or default_color(join.client_id),
         )
-        rejoining = join.client_id in self.editors
         self.editors[join.client_id] = editor
 
         init: dict[str, Any] = {
@@ -227,11 +226,11 @@ class DocumentSession:
                 for r in missed
             ]
 
+        # Announce a rejoin too: the name or colour may have changed, and the cursor is reset.
+        announce = editor.describe()
+        announce["type"] = "joined"
         outgoing: list[Outgoing] = [Send(editor.client_id, init)]
-        if not rejoining:
-            announce = editor.describe()
-            announce["type"] = "joined"
-            outgoing.append(Broadcast(announce, exclude=editor.client_id))
+        outgoing.append(Broadcast(announce, exclude=editor.client_id))
         return outgoing
 
     def leave(self, client_id: str) -> list[Outgoing]:

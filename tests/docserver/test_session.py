@@ -87,14 +87,21 @@ def test_join_announces_editor() -> None:
     assert len(outgoing) == 2
 
 
-def test_rejoin_is_not_announced() -> None:
+def test_rejoin_is_announced_with_new_name() -> None:
     session = make_session()
     join(session, "a")
+    join(session, "b")
+    session.update_cursor("a", CursorUpdate(revision=0, anchor=0, head=0))
 
-    outgoing = join(session, "a")
+    outgoing = session.join(Join(client_id="a", name="Ada", color=None, revision=None))
 
-    assert [type(item) for item in outgoing] == [Send]
+    assert [type(item) for item in outgoing] == [Send, Broadcast]
     assert outgoing[0].message["type"] == "init"
+    announce = outgoing[1].message
+    assert announce["type"] == "joined"
+    assert announce["name"] == "Ada"
+    assert announce["cursor"] is None
+    assert outgoing[1].exclude == "a"
 
 
 def test_join_with_revision_sends_missed_ops() -> None:

@@ -167,6 +167,20 @@ async def test_conflicting_batch_writes_nothing(store: Store, doc_id: str) -> No
     assert await store.last_revision(doc_id, 0) == 2
 
 
+async def test_large_conflicting_batch_writes_nothing(store: Store, doc_id: str) -> None:
+    await create(store, doc_id)
+    await store.append(doc_id, 0, records(5, 1, client="other"))
+    # About 250 KB in one append, with the conflicting revision last. The store doesn't
+    # interpret operations, so each can simply insert 50,000 characters.
+    large = [OpRecord(revision, ["y" * 50_000], "me", f"e{revision}", 1.0) for revision in range(1, 6)]
+
+    with pytest.raises(RevisionConflict):
+        await store.append(doc_id, 0, large)
+
+    stored = await store.read_ops(doc_id, 0, 0)
+    assert [record.client_id for record in stored] == ["other"]
+
+
 async def test_versions_have_separate_logs(store: Store, doc_id: str) -> None:
     await create(store, doc_id)
 
