@@ -3,7 +3,8 @@
 
 The tests need `/usr/bin/chromium` (`scripts/install-browser`), the Python `playwright`
 package, and the bundled pages in web/static/dist (`npm ci && npm run build` in web/client).
-Outside CI a missing browser or package skips them; with the `CI` variable set it fails them.
+Outside CI a missing browser or package skips them, and with the `CI` variable set it fails
+them. A missing or stale bundle always fails them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 CLIENT_SOURCES = REPO / "web" / "client" / "src"
 BUNDLE = REPO / "web" / "static" / "dist" / "editor.js"
-# Seconds to wait for editors to converge; typing and round trips take well under 1 s here.
+# Seconds to wait for editors to converge. It bounds a failing test, because a round trip
+# on loopback takes milliseconds.
 SYNC_TIMEOUT = 15.0
 
 
@@ -43,9 +45,11 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started, its event loop counts
+# as running in this thread, and pytest-asyncio can't run the async tests of other modules.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Chromium shared by the session's tests."""
+    """A headless Chromium shared by the tests of one module."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing; install it with scripts/install-browser")
     try:
@@ -55,7 +59,7 @@ def browser() -> Iterator[Any]:
 
     stale = [
         source.name
-        for source in CLIENT_SOURCES.glob("*.js")
+        for source in CLIENT_SOURCES.rglob("*.js")
         if not BUNDLE.exists() or source.stat().st_mtime > BUNDLE.stat().st_mtime
     ]
     if stale:
@@ -134,9 +138,9 @@ class Editor:
                 timeout=SYNC_TIMEOUT * 1000,
             )
         except PlaywrightTimeoutError as error:
-            shown = self.remote_caret_offset(client_id) if self.remote_caret(client_id).count() else None
+            actual = self.remote_caret_offset(client_id) if self.remote_caret(client_id).count() else None
             raise AssertionError(
-                f"{self.name}: caret of {client_id} is at {shown}, expected {offset}"
+                f"{self.name}: caret of {client_id} is at {actual}, expected {offset}"
             ) from error
 
     def remote_caret_offset(self, client_id: str) -> int:
@@ -184,12 +188,14 @@ def open_editor(
     assert not errors, f"uncaught errors in the pages: {errors}"
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     # Keep each phase's report on the test item, so fixtures can tell whether the test failed.
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 def snapshot(base_url: str, doc_id: str) -> dict[str, Any]:
@@ -210,6 +216,6 @@ def wait_converged(base_url: str, doc_id: str, editors: list[Editor]) -> str:
         if all(text == content for text in texts):
             return str(content)
         if time.monotonic() > deadline:
-            shown = "\n".join(f"  {e.name}: {t!r}" for e, t in zip(editors, texts))
-            raise AssertionError(f"editors did not converge on the server's {content!r}:\n{shown}")
+            listing = "\n".join(f"  {e.name}: {t!r}" for e, t in zip(editors, texts))
+            raise AssertionError(f"editors did not converge on the server's {content!r}:\n{listing}")
         time.sleep(0.1)

@@ -121,7 +121,7 @@ def test_disconnect_right_after_typing_duplicates_nothing(
     bob = open_editor(server.base_url, doc_id, "Bob")
     alice.focus()
 
-    # The edit may reach the server or not, and its ack may be lost either way; every
+    # The edit may reach the server or not, and its ack may be lost either way. Every
     # round must leave exactly one copy.
     words = [f"w{round_}😀 " for round_ in range(6)]
     for round_, word in enumerate(words):
@@ -173,7 +173,7 @@ def test_remote_cursor_follows_edits_and_leaves(
     caret = alice.remote_caret(bob_id)
     assert caret.locator(".cm-remote-name").inner_text() == "Bob"
 
-    # Text typed before the cursor moves it; the emoji takes two UTF-16 units.
+    # Text typed before the cursor moves it. The emoji takes two UTF-16 units.
     alice.focus("Control+Home")
     alice.type("😀é\n")
     alice.wait_synchronized()
@@ -202,3 +202,31 @@ def test_remote_cursor_follows_edits_and_leaves(
     bob.page.close()
     caret.wait_for(state="detached", timeout=SYNC_TIMEOUT * 1000)
     assert alice.page.locator(f'#presence li[data-client="{bob_id}"]').count() == 0
+
+
+def test_edits_beyond_kept_history_are_reported(
+    start_server: Callable[..., ServerProcess], open_editor: OpenEditor
+) -> None:
+    # The server keeps 2 operations, so an editor that missed more can't be caught up.
+    server = start_server(history_limit=2)
+    doc_id = create_document(server.base_url, "short history", "base")
+    alice = open_editor(server.base_url, doc_id, "Alice")
+    bob = open_editor(server.base_url, doc_id, "Bob")
+    alice.focus()
+    bob.focus()
+
+    alice.page.evaluate("docserver.simulateOffline(true)")
+    alice.type(" lost")
+    for letter in "xyz":
+        bob.type(letter)
+        bob.wait_synchronized()
+    alice.page.evaluate("docserver.simulateOffline(false)")
+
+    notice = alice.page.locator("#notice")
+    notice.wait_for(timeout=SYNC_TIMEOUT * 1000)
+    assert "could not be merged" in notice.locator("p").inner_text()
+    assert notice.locator("textarea").input_value() == "base lost"
+    content = wait_converged(server.base_url, doc_id, [alice, bob])
+    assert content == "basexyz"
+    notice.locator("button").click()
+    assert notice.is_hidden()

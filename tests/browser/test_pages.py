@@ -107,17 +107,17 @@ def test_start_page_creates_and_opens_documents(server: ServerProcess, browser: 
 
 def test_two_editor_session_screenshots(server: ServerProcess, open_editor: OpenEditor) -> None:
     text = (
-        "Release notes\n\n"
-        "- Edits from every browser merge in real time 🚀\n"
-        "- Cursors show who is where\n"
-        "- Offline edits are sent on reconnect\n"
+        "Meeting notes, 4 December\n\n"
+        "- Release 0.2 goes out on Friday 🚀\n"
+        "- Café order: two crème brûlée\n"
+        "- Open question: who reviews the editor?\n"
     )
-    doc_id = create_document(server.base_url, "Release notes", text)
+    doc_id = create_document(server.base_url, "Meeting notes", text)
     alice = open_editor(server.base_url, doc_id, "Alice")
     bob = open_editor(server.base_url, doc_id, "Bob")
 
     alice.focus("Control+End")
-    alice.type("- Names and colours per editor, e.g. Zoë")
+    alice.type("- Zoë takes the review")
     bob.focus("Control+Home")
     bob.page.keyboard.press("ArrowDown")
     bob.page.keyboard.press("ArrowDown")

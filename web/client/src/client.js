@@ -19,7 +19,7 @@
 //   any state           --reset-->     Synchronized                    pending edits dropped
 //
 // A server operation s arrives based on the client's revision, while the local
-// document also holds o and b. Transforming walks the diamond twice:
+// document also contains o and b. Transforming walks the diamond twice:
 //
 //        rev ----o----> . ----b----> local
 //         |             |              |
@@ -174,7 +174,7 @@ export class OTClient {
 
   /**
    * Moves a selection given on the client's revision into the local document, which
-   * also holds the unacknowledged edits. Another user's cursor stays before text
+   * also contains the unacknowledged edits. Another user's cursor stays before text
    * inserted exactly at it.
    */
   selectionToLocal(selection) {

@@ -1,10 +1,10 @@
 // The WebSocket to the document server, reopened after every recoverable close.
 //
-// The connection knows WebSocket close codes and backoff, not the document protocol:
-// the page passes each parsed message and each open and close to a DocumentSync.
+// The connection handles WebSocket close codes and backoff, not the document protocol.
+// The page passes each parsed message and each open and close to a DocumentSync.
 // `resolveUrl` is called before every attempt, so a router can later send the client
 // to whichever server owns the document, and a close with 4410 (document moved)
-// asks it again at once.
+// calls it again at once.
 
 /** WebSocket close codes the document server uses (docserver/errors.py). */
 export const CloseCode = Object.freeze({
@@ -82,7 +82,6 @@ export class ReconnectingConnection {
     this.retryAt = null;
     this.connectTimer = null;
     this.stopReason = null;
-    this.lastCloseCode = null;
     this.forcedOffline = false;
     // Bumped on every attempt, so that events of an abandoned socket are ignored.
     this.generation = 0;
@@ -92,7 +91,7 @@ export class ReconnectingConnection {
     if (this.state === "idle") this.connect();
   }
 
-  /** Sends a message as a JSON text frame; returns false when the socket is not open. */
+  /** Sends a message as a JSON text frame and returns whether the socket was open. */
   send(message) {
     if (this.state !== "open") return false;
     this.socket.send(JSON.stringify(message));
@@ -108,7 +107,8 @@ export class ReconnectingConnection {
 
   /**
    * Closes the socket and stays disconnected while `offline` is true, as if the
-   * network were down; false connects again at once. Tests and the page use it.
+   * network were down. False connects again at once. The editor page exposes this to
+   * tests as docserver.simulateOffline.
    */
   setOffline(offline) {
     this.forcedOffline = offline;
@@ -133,8 +133,8 @@ export class ReconnectingConnection {
       }
       return;
     }
-    // The socket cannot work without a network, but the browser may not notice for a
-    // long time; retries continue in case the server is on this machine.
+    // The socket cannot work without a network, but the browser may take minutes to
+    // notice. Retries go on, because the server may run on this machine.
     if (this.state === "open" || this.state === "connecting") {
       this.dropSocket(CloseCode.NORMAL, "network offline");
       this.scheduleRetry();
@@ -223,7 +223,6 @@ export class ReconnectingConnection {
   }
 
   handleClose(code, reason) {
-    this.lastCloseCode = code;
     this.onClose({ code, reason });
 
     const fatal = FATAL_CLOSES.get(code);
