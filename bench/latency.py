@@ -1,11 +1,14 @@
 """Edit-to-peer latency with several editors typing into one document.
 
-Starts `docserver serve` on the embedded store in a subprocess, connects N editors from this
-process (one event loop, so one monotonic clock for send and receive times), has each insert or
-delete at a fixed rate, and reports the time from an edit being sent until each other editor
-has applied it.
+Starts `docserver serve` in a subprocess, on the embedded SQLite store in a temporary folder or
+on the store given with `--store`. Connects N editors from this process (one event loop, so one
+monotonic clock for send and receive times) and has each insert or delete at a fixed rate.
+Reports the time from an edit being sent until each other editor has applied it.
 
     python -m bench.latency --editors 10 --rate 5 --seconds 20
+    python -m bench.latency --store cassandra://127.0.0.1:9042/bench_latency
+
+With a Cassandra store the keyspace and tables are created first if they are missing.
 """
 
 from __future__ import annotations
@@ -32,19 +35,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, data_dir: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, data_dir: str, store_url: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "docserver.cli", "serve", "--port", str(port), "--data-dir", data_dir, "--log-level", "WARNING"],
+        [
+            sys.executable, "-m", "docserver.cli", "serve", "--port", str(port), "--data-dir", data_dir,
+            "--store", store_url, "--log-level", "WARNING",
+        ],
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server with store {store_url!r} exited with code {process.returncode} during start")
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
             return process
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("server did not start")
+    raise RuntimeError(f"server on port {port} with store {store_url!r} did not respond to HTTP within 20 s")
+
+
+def apply_cassandra_schema(store_url: str) -> None:
+    """Create the keyspace and tables of a `cassandra://` store URL that are missing."""
+    from cassandra.cluster import Cluster
+
+    from docserver.store.cassandra import CassandraStore, apply_schema
+
+    store = CassandraStore.from_url(store_url)
+    cluster = Cluster(store.hosts, port=store.port, protocol_version=5)
+    try:
+        apply_schema(cluster.connect(), store.keyspace, None)
+    finally:
+        cluster.shutdown()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -120,16 +142,25 @@ def main() -> None:
     parser.add_argument("--editors", type=int, default=10, help="editors on the document")
     parser.add_argument("--rate", type=float, default=5.0, help="edits per second per editor")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the run")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="store URL of the server: 'sqlite' (a file in a temporary folder), 'sqlite:///PATH'"
+        " or 'cassandra://HOST:PORT/KEYSPACE' (default sqlite)",
+    )
     args = parser.parse_args()
 
+    if args.store.startswith("cassandra://"):
+        apply_cassandra_schema(args.store)
     with tempfile.TemporaryDirectory() as data_dir:
         port = free_port()
-        server = start_server(port, data_dir)
+        server = start_server(port, data_dir, args.store)
         try:
             result = asyncio.run(run(args.editors, args.rate, args.seconds, port))
         finally:
             server.terminate()
             server.wait()
+    print(f"{'store':>24}: {args.store}")
     for key, value in result.items():
         print(f"{key:>24}: {value:.2f}" if isinstance(value, float) else f"{key:>24}: {value}")
 
