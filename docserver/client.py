@@ -231,7 +231,10 @@ class DocumentClient:
                     delay = 0.05
                     await self._send({"type": "join", "client": self.client_id, "name": self.name, "revision": self.revision, **({"color": self.color} if self.color else {})})
                     async for frame in socket:
-                        self._handle(self._decode(frame))
+                        decoded = self._decode(frame)
+                        # Under load the server sends several messages as one array frame.
+                        for message in decoded if isinstance(decoded, list) else [decoded]:
+                            self._handle(message)
                     self.close_code = socket.close_code
             except (OSError, ConnectionClosed, TimeoutError) as exc:
                 self.close_code = getattr(self._socket, "close_code", None) if self._socket else None
@@ -252,7 +255,7 @@ class DocumentClient:
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
 
-    def _decode(self, frame: str | bytes) -> dict[str, Any]:
+    def _decode(self, frame: str | bytes) -> dict[str, Any] | list[dict[str, Any]]:
         if isinstance(frame, bytes):
             return msgpack.unpackb(frame, raw=False)  # type: ignore[no-any-return]
         return json.loads(frame)  # type: ignore[no-any-return]

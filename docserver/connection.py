@@ -32,6 +32,8 @@ __all__ = ["serve_connection"]
 logger = logging.getLogger("docserver.connection")
 
 _CLOSE = object()
+# Most messages one array frame carries.
+MAX_COALESCED = 256
 
 
 class WebSocketPeer:
@@ -69,15 +71,32 @@ class WebSocketPeer:
         send = self.websocket.send_bytes if self.codec.binary else self.websocket.send_text
         try:
             while True:
-                frame = await self.outbox.get()
-                if isinstance(frame, tuple):
-                    _, code, reason = frame
-                    await self.websocket.close(code, reason)
+                item = await self.outbox.get()
+                if isinstance(item, tuple):
+                    await self._close_now(item)
                     return
-                await send(frame)
+
+                # Frames that queued up while the last send was in flight go out as one array
+                # frame: under load this turns many small writes into one.
+                frames = [item]
+                closing = None
+                while len(frames) < MAX_COALESCED and not self.outbox.empty():
+                    queued = self.outbox.get_nowait()
+                    if isinstance(queued, tuple):
+                        closing = queued
+                        break
+                    frames.append(queued)
+                await send(frames[0] if len(frames) == 1 else self.codec.join(frames))  # type: ignore[arg-type]
+                if closing is not None:
+                    await self._close_now(closing)
+                    return
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The client went away; the reader notices and cleans up.
             pass
+
+    async def _close_now(self, item: tuple[object, int, str]) -> None:
+        _, code, reason = item
+        await self.websocket.close(code, reason)
 
     async def finish(self) -> None:
         self.writer.cancel()

@@ -210,6 +210,8 @@ class Codec:
     binary: bool
     encode: Callable[[dict[str, Any]], str | bytes]
     decode: Callable[[str | bytes], object]
+    # Combines encoded messages into one frame holding an array of them, in order.
+    join: Callable[[list[Any]], str | bytes]
 
 
 def _json_encode(message: dict[str, Any]) -> str:
@@ -265,5 +267,23 @@ def _msgpack_decode(frame: str | bytes) -> object:
         ) from exc
 
 
-JSON_CODEC: Final = Codec(JSON_SUBPROTOCOL, False, _json_encode, _json_decode)
-MSGPACK_CODEC: Final = Codec(MSGPACK_SUBPROTOCOL, True, _msgpack_encode, _msgpack_decode)
+def _json_join(frames: list[str]) -> str:
+    return "[" + ",".join(frames) + "]"
+
+
+def _msgpack_join(frames: list[bytes]) -> bytes:
+    # An array header followed by the already-encoded elements is a valid msgpack array.
+    count = len(frames)
+    if count < 16:
+        header = bytes([0x90 | count])
+    elif count < 1 << 16:
+        header = b"\xdc" + count.to_bytes(2, "big")
+    else:
+        header = b"\xdd" + count.to_bytes(4, "big")
+    return header + b"".join(frames)
+
+
+JSON_CODEC: Final = Codec(JSON_SUBPROTOCOL, False, _json_encode, _json_decode, _json_join)
+MSGPACK_CODEC: Final = Codec(
+    MSGPACK_SUBPROTOCOL, True, _msgpack_encode, _msgpack_decode, _msgpack_join
+)

@@ -211,7 +211,12 @@ export class ReconnectingConnection {
         console.error(`ignoring a frame that is not JSON: ${error}`);
         return;
       }
-      this.onMessage(message);
+      // Under load the server sends several messages as one array frame, in order.
+      if (Array.isArray(message)) {
+        for (const item of message) this.onMessage(item);
+      } else {
+        this.onMessage(message);
+      }
     };
     socket.onclose = (event) => {
       if (!current()) return;

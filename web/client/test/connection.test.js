@@ -103,6 +103,12 @@ describe("ReconnectingConnection", () => {
     assert.deepEqual(events, ["open", { type: "init", rev: 3 }]);
   });
 
+  test("array frame passes each message in order", async () => {
+    const { events, socket } = await openConnection();
+    socket.deliver([{ type: "update", rev: 4 }, { type: "ack", id: "e1", rev: 5 }]);
+    assert.deepEqual(events, ["open", { type: "update", rev: 4 }, { type: "ack", id: "e1", rev: 5 }]);
+  });
+
   test("send while closed returns false", async () => {
     const { connection, socket } = await openConnection();
     socket.serverClose(CloseCode.ABNORMAL);
