@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from .config import load_settings
 
@@ -37,14 +38,23 @@ def serve(
 
     from web.app import create_app
 
-    settings = load_settings(
-        config_file, host=host, port=port, data_dir=data_dir, store=store, log_level=log_level
-    )
+    try:
+        settings = load_settings(
+            config_file, host=host, port=port, data_dir=data_dir, store=store, log_level=log_level
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise click.UsageError(f"invalid settings: {problems}") from exc
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     uvicorn.run(
         app,
         host=settings.host,

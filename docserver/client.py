@@ -107,6 +107,9 @@ class DocumentClient:
         self.errors: list[dict[str, Any]] = []
         self.close_code: int | None = None
 
+        # Edit ids are unique per client id only if two instances that share one (a restarted
+        # bot, a second tab) can't both produce "e1", so each instance has its own prefix.
+        self._edit_prefix = secrets.token_hex(3)
         self._edit_ids = itertools.count(1)
         self._socket: Any = None
         self._runner: asyncio.Task[None] | None = None
@@ -239,7 +242,9 @@ class DocumentClient:
             except (OSError, ConnectionClosed, TimeoutError) as exc:
                 self.close_code = getattr(self._socket, "close_code", None) if self._socket else None
                 logger.debug("client %s lost its connection: %r", self.client_id, exc)
-            except ResyncLostEdits as exc:
+            except Exception as exc:
+                # A resync that lost edits, or a bug: either way the local copy can't be
+                # trusted, so waiters get the error instead of a timeout.
                 self._failure = exc
                 self._pulse()
                 raise
@@ -284,7 +289,7 @@ class DocumentClient:
             self._send_soon({"type": "updateCursor", "rev": self.revision, "anchor": self.selection.anchor, "head": self.selection.head})
 
     def _next_edit_id(self) -> str:
-        return f"e{next(self._edit_ids)}"
+        return f"{self._edit_prefix}.{next(self._edit_ids)}"
 
     def _pulse(self) -> None:
         self._changed.set()
@@ -316,18 +321,14 @@ class DocumentClient:
         self._pulse()
 
     def _on_init(self, message: dict[str, Any]) -> None:
-        self.editors = {
-            e["client"]: RemoteEditor(
-                e["client"], e["name"], e["color"],
-                None if e["cursor"] is None else ot.Selection(e["cursor"]["anchor"], e["cursor"]["head"]),
-            )
-            for e in message["editors"]
-        }
         if "content" in message:
             if self.state is not ClientState.SYNCHRONIZED and self.revision is not None:
                 lost = self.outstanding
                 self._reset(message["content"], message["rev"])
-                raise ResyncLostEdits(f"the server resent the whole document; unacknowledged edit {lost[0] if lost else ''} is lost")
+                raise ResyncLostEdits(
+                    "the server sent the whole document again, so unacknowledged edit"
+                    f" {lost[0] if lost else ''} may or may not be in it"
+                )
             self._reset(message["content"], message["rev"])
         else:
             for record in message["ops"]:
@@ -335,6 +336,16 @@ class DocumentClient:
                     self._on_ack(record["id"], record["rev"])
                 else:
                     self._on_update(record["client"], record["rev"], record["op"])
+
+        # The editors' cursors are on the current revision, so they replace the old ones only
+        # after the missed operations moved those.
+        self.editors = {
+            e["client"]: RemoteEditor(
+                e["client"], e["name"], e["color"],
+                None if e["cursor"] is None else ot.Selection(e["cursor"]["anchor"], e["cursor"]["head"]),
+            )
+            for e in message["editors"]
+        }
         self._joined.set()
         self._send_outstanding()
         self._send_cursor_if_synced()

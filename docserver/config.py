@@ -40,8 +40,11 @@ class Settings(BaseSettings):
     max_http_body_bytes: int = Field(64 << 10, ge=1024)
     # Edits stored in one append; more waiting edits go to the next append.
     max_batch: int = Field(256, ge=1)
-    # Messages queued for one slow client before it is disconnected.
+    # Messages, and bytes, queued for one slow client before it is disconnected.
     send_queue_limit: int = Field(10_000, ge=1)
+    send_queue_bytes: int = Field(16 << 20, ge=1024)
+    # Seconds a new connection may take to send `join` before it is closed.
+    join_timeout_seconds: float = Field(10.0, gt=0)
     # Seconds a document stays loaded after its last editor leaves.
     idle_unload_seconds: float = Field(30.0, ge=0)
     # Store attempts for one batch of edits before its authors get a retryable error.

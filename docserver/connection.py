@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -39,11 +40,21 @@ MAX_COALESCED = 256
 class WebSocketPeer:
     """The `Peer` side of one connection: an outbound queue drained by a writer task."""
 
-    def __init__(self, websocket: WebSocket, codec: Codec, queue_limit: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        codec: Codec,
+        queue_limit: int,
+        queue_bytes_limit: int = 1 << 62,
+        on_overflow: Callable[[WebSocketPeer], None] | None = None,
+    ) -> None:
         self.websocket = websocket
         self.codec = codec
         self.client_id: str | None = None
         self.queue_limit = queue_limit
+        self.queue_bytes_limit = queue_bytes_limit
+        self.queued_bytes = 0
+        self.on_overflow = on_overflow
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()
         self.close_code: int | None = None
         self.writer = asyncio.create_task(self._write_loop())
@@ -51,15 +62,32 @@ class WebSocketPeer:
     def enqueue(self, frame: str | bytes) -> None:
         if self.close_code is not None:
             return
-        if self.outbox.qsize() >= self.queue_limit:
-            logger.warning(
-                "client %s is not reading; %d messages queued, disconnecting",
-                self.client_id,
-                self.outbox.qsize(),
-            )
-            self.close(CloseCode.TRY_AGAIN_LATER, "too many unsent messages; reconnect")
+        if self.outbox.qsize() >= self.queue_limit or self.queued_bytes >= self.queue_bytes_limit:
+            self._overflow()
             return
+        self.queued_bytes += len(frame)
         self.outbox.put_nowait(frame)
+
+    def _overflow(self) -> None:
+        # A close frame queued behind the unread ones would never be sent, so drop the queue
+        # and the peer at once. The socket itself closes when the client reads again or its
+        # TCP connection dies; until then it holds no more than the transport's buffer.
+        logger.warning(
+            "client %s is not reading: %d messages (%d bytes) queued; disconnecting it",
+            self.client_id,
+            self.outbox.qsize(),
+            self.queued_bytes,
+        )
+        self.close_code = CloseCode.TRY_AGAIN_LATER
+        self.writer.cancel()
+        self.outbox = asyncio.Queue()
+        self.queued_bytes = 0
+        if self.on_overflow is not None:
+            self.on_overflow(self)
+        task = asyncio.ensure_future(
+            self.websocket.close(CloseCode.TRY_AGAIN_LATER, "too many unsent messages; reconnect")
+        )
+        task.add_done_callback(_ignore_result)
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued have been sent."""
@@ -86,6 +114,7 @@ class WebSocketPeer:
                         closing = queued
                         break
                     frames.append(queued)
+                self.queued_bytes -= sum(len(frame) for frame in frames)
                 await send(frames[0] if len(frames) == 1 else self.codec.join(frames))  # type: ignore[arg-type]
                 if closing is not None:
                     await self._close_now(closing)
@@ -102,6 +131,11 @@ class WebSocketPeer:
         self.writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.writer
+
+
+def _ignore_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def choose_codec(websocket: WebSocket) -> Codec:
@@ -127,25 +161,45 @@ async def serve_connection(host: DocumentHost, websocket: WebSocket, doc_id: str
         await websocket.close(CloseCode.INTERNAL_ERROR, "document could not be loaded; retry")
         return
 
-    peer = WebSocketPeer(websocket, codec, host.settings.send_queue_limit)
+    settings = host.settings
+    document.attach()
+    peer = WebSocketPeer(
+        websocket,
+        codec,
+        settings.send_queue_limit,
+        settings.send_queue_bytes,
+        on_overflow=document.leave,
+    )
     metrics.CONNECTIONS.inc()
+    client_gone = False
     try:
-        await _read_loop(document, peer)
+        client_gone = await _read_loop(document, peer, settings.join_timeout_seconds)
     finally:
         metrics.CONNECTIONS.dec()
         document.leave(peer)
-        # Let queued frames (such as a close) go out, but don't wait on a dead socket.
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(peer.writer), timeout=1.0)
+        document.detach()
+        if not client_gone:
+            # Let queued frames (such as a close) go out, but not for long.
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(peer.writer), timeout=1.0)
         await peer.finish()
 
 
-async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
+async def _read_loop(document: OpenDocument, peer: WebSocketPeer, join_timeout: float) -> bool:
+    """Handle the client's messages until either side closes; return True if the client did."""
     websocket = peer.websocket
     while peer.close_code is None:
-        event = await websocket.receive()
+        # A connection keeps its document loaded, so one that never joins must not linger.
+        try:
+            event = await asyncio.wait_for(
+                websocket.receive(), timeout=join_timeout if peer.client_id is None else None
+            )
+        except TimeoutError:
+            logger.info("closing a connection to %s that sent no join", document.doc_id)
+            peer.close(CloseCode.NOT_JOINED, f"no join within {join_timeout:g} s")
+            return False
         if event["type"] == "websocket.disconnect":
-            return
+            return True
         frame = event.get("text")
         if frame is None:
             frame = event.get("bytes")
@@ -172,6 +226,7 @@ async def _read_loop(document: OpenDocument, peer: WebSocketPeer) -> None:
                 edit_id = None
             metrics.ERRORS_SENT.labels(error.code).inc()
             peer.enqueue(peer.codec.encode(error_message(error, edit_id)))
+    return False
 
 
 def _dispatch(

@@ -88,6 +88,9 @@ class OpenDocument:
         )
         self.unload_timer: asyncio.TimerHandle | None = None
         self.committing = False
+        self.closed = False
+        # Connections using the document, joined or not; it is unloaded only when none are.
+        self.connections = 0
 
     @property
     def doc_id(self) -> str:
@@ -100,7 +103,6 @@ class OpenDocument:
         previous = self.peers.get(join.client_id)
         self.peers[join.client_id] = peer
         peer.client_id = join.client_id
-        self._cancel_unload()
         self.deliver(self.session.join(join))
         return previous if previous is not peer else None
 
@@ -111,7 +113,16 @@ class OpenDocument:
             return
         del self.peers[client_id]
         self.deliver(self.session.leave(client_id))
-        if not self.peers:
+
+    def attach(self) -> None:
+        """Count a connection that uses the document, keeping it loaded."""
+        self.connections += 1
+        self._cancel_unload()
+
+    def detach(self) -> None:
+        """Uncount a connection; the last one out starts the idle-unload timer."""
+        self.connections -= 1
+        if self.connections == 0:
             self._schedule_unload()
 
     def submit(self, peer: Peer, edit: Edit) -> None:
@@ -148,7 +159,9 @@ class OpenDocument:
     async def _commit_loop(self) -> None:
         max_batch = self.host.settings.max_batch
         interval = self.host.settings.foreign_check_seconds or None
-        while True:
+        # The flag as well as cancellation ends the loop: on Python 3.11 wait_for can swallow
+        # a cancellation that arrives as the queue delivers an item.
+        while not self.closed:
             try:
                 first = await asyncio.wait_for(self.queue.get(), timeout=interval)
             except TimeoutError:
@@ -258,6 +271,7 @@ class OpenDocument:
     # -- unloading ---------------------------------------------------------------------------
 
     def _schedule_unload(self) -> None:
+        """(Re)start the timer after which an unused document is unloaded."""
         self._cancel_unload()
         loop = asyncio.get_running_loop()
         self.unload_timer = loop.call_later(
@@ -270,6 +284,7 @@ class OpenDocument:
             self.unload_timer = None
 
     async def close(self) -> None:
+        self.closed = True
         self._cancel_unload()
         self.committer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -357,9 +372,24 @@ class DocumentHost:
                 return records
             after_revision = page[-1].revision
 
+    async def current(self, doc_id: str) -> DocumentSession:
+        """Return the session of a document, loading it if needed; read it without awaiting.
+
+        A document loaded here for a reader stays loaded for `idle_unload_seconds`, so that
+        repeated snapshot requests don't replay its log each time.
+        """
+        document = await self.open(doc_id)
+        if document.connections == 0 and document.unload_timer is None:
+            document._schedule_unload()
+        return document.session
+
     def unload_if_idle(self, doc_id: str) -> None:
         document = self.documents.get(doc_id)
-        if document is None or document.peers or document.committing:
+        if document is None or document.connections:
+            return
+        if document.committing or not document.queue.empty():
+            # Edits of connections that just closed are still being stored; try again later.
+            document._schedule_unload()
             return
         del self.documents[doc_id]
         metrics.OPEN_DOCUMENTS.set(len(self.documents))

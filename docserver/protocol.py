@@ -36,6 +36,8 @@ MSGPACK_SUBPROTOCOL: Final = "docserver.msgpack"
 
 MAX_ID_LENGTH: Final = 64
 MAX_NAME_LENGTH: Final = 100
+# An edit touching more places than this is almost certainly not typed by a person.
+MAX_OPERATION_PARTS: Final = 100_000
 ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 COLOR_PATTERN: Final = re.compile(r"#[0-9a-fA-F]{6}")
 
@@ -164,8 +166,14 @@ def _parse_delete(message: dict[str, Any]) -> Edit:
 def _parse_op(message: dict[str, Any]) -> Edit:
     if "op" not in message:
         raise ClientError("'op' message is missing field 'op'")
+    raw = message["op"]
+    if isinstance(raw, list) and len(raw) > MAX_OPERATION_PARTS:
+        raise ClientError(
+            f"operation has {len(raw)} parts; the limit is {MAX_OPERATION_PARTS}",
+            code="invalid-operation",
+        )
     try:
-        op = ot.check(message["op"])
+        op = ot.check(raw)
     except ot.InvalidOperation as exc:
         raise ClientError(f"invalid operation: {exc}", code="invalid-operation") from exc
     return Edit(edit_id=_edit_id(message), base_revision=_count(message, "rev"), op=op)
@@ -261,7 +269,7 @@ def _msgpack_decode(frame: str | bytes) -> object:
         return msgpack.unpackb(frame, raw=False, strict_map_key=True)
     except (ValueError, msgpack.UnpackException, TypeError) as exc:
         raise ProtocolViolation(
-            f"frame is not valid msgpack: {exc}",
+            f"frame is not valid msgpack: {type(exc).__name__} {exc}".rstrip(),
             close_code=CloseCode.MALFORMED_FRAME,
             code="malformed-frame",
         ) from exc

@@ -60,6 +60,18 @@ PALETTE = (
 )
 
 
+# Parts of an edit times the operations it is transformed against: about a second of CPU.
+MAX_TRANSFORM_WORK = 1_000_000
+
+
+def _estimated_size(records: Sequence[OpRecord]) -> int:
+    """Estimate the encoded size of operations in bytes."""
+    return sum(
+        sum(len(part) if isinstance(part, str) else 4 for part in record.op) + 48
+        for record in records
+    )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Send:
     """A message for one editor."""
@@ -218,6 +230,9 @@ class DocumentSession:
                 missed = self.history_after(join.revision)
             except ResyncRequired:
                 missed = None
+        # Operations that outweigh the content itself are not worth sending.
+        if missed and _estimated_size(missed) > max(2 * len(self.content), 1 << 20):
+            missed = None
         if missed is None:
             init["content"] = self.content
         else:
@@ -347,6 +362,14 @@ class DocumentSession:
                 code="invalid-operation",
             )
 
+        # Each transform walks both operations, so a long edit far behind the tip would hold
+        # the event loop, and every document, for seconds.
+        work = len(op) * len(concurrent)
+        if work > MAX_TRANSFORM_WORK:
+            raise ResyncRequired(
+                f"an edit of {len(op)} parts on revision {edit.base_revision} is too far behind"
+                f" ({len(concurrent)} newer operations) to transform; rebase it on revision {tip}"
+            )
         for record in concurrent:
             op = ot.transform(record.op, op)[1]
 

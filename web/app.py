@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -81,7 +81,11 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             logger.info("docserver stopped")
 
     async def create_document(request: Request) -> Response:
-        body = await read_body(request, settings.max_http_body_bytes)
+        try:
+            body = await read_body(request, settings.max_http_body_bytes)
+        except ClientDisconnect:
+            logger.info("client disconnected while sending a new document")
+            return Response(status_code=400)
         try:
             payload = json.loads(body or b"{}")
         except ValueError as exc:
@@ -131,20 +135,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     async def get_snapshot(request: Request) -> Response:
         document_id = request.path_params["doc_id"]
-        open_document = host.documents.get(document_id)
-        if open_document is not None:
-            session = open_document.session
-            return JSONResponse(
-                {"id": document_id, "revision": session.revision, "content": session.content}
-            )
         if not ID_PATTERN.fullmatch(document_id):
             return not_found(document_id)
         try:
-            state = await host.read_state(document_id)
+            session = await host.current(document_id)
         except DocumentNotFound:
             return not_found(document_id)
         return JSONResponse(
-            {"id": document_id, "revision": state.revision, "content": state.content}
+            {"id": document_id, "revision": session.revision, "content": session.content}
         )
 
     async def find(document_id: str) -> DocumentMeta | None:

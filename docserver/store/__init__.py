@@ -35,7 +35,13 @@ def open_store(url: str, data_dir: str) -> Store:
 
         return SQLiteStore(parts.path)
     if parts.scheme == "cassandra":
-        from .cassandra import CassandraStore  # type: ignore[import-not-found,unused-ignore]
+        try:
+            from .cassandra import CassandraStore  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise ValueError(
+                f"the Cassandra store needs cassandra-driver ({exc});"
+                " install it with: pip install 'docserver[cassandra]'"
+            ) from exc
 
         return CassandraStore.from_url(url)  # type: ignore[no-any-return,unused-ignore]
     raise ValueError(

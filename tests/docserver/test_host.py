@@ -322,15 +322,36 @@ async def test_rejoin_returns_replaced_peer(sqlite: SQLiteStore, make_host: Call
     assert other.messages("left") == []
 
 
-async def test_leave_unloads_idle_document(sqlite: SQLiteStore, make_host: Callable[..., DocumentHost]) -> None:
+async def test_last_detach_unloads_idle_document(sqlite: SQLiteStore, make_host: Callable[..., DocumentHost]) -> None:
     host = make_host(sqlite, idle_unload_seconds=0)
     document = await host.open(DOC)
+    document.attach()
     [peer] = join_peers(document, JSON_CODEC)
 
     document.leave(peer)
-    await wait_until(lambda: DOC not in host.documents)
+    await asyncio.sleep(0.05)
+    assert DOC in host.documents, "unloaded while a connection was still attached"
 
+    document.detach()
+    await wait_until(lambda: DOC not in host.documents)
     assert (await host.open(DOC)) is not document
+
+
+async def test_unload_waits_for_queued_edits(sqlite: SQLiteStore, make_host: Callable[..., DocumentHost]) -> None:
+    store = SlowStore(sqlite, delay=0.05)
+    host = make_host(store, idle_unload_seconds=0)
+    document = await host.open(DOC)
+    document.attach()
+    [peer] = join_peers(document, JSON_CODEC)
+    for n in range(20):
+        document.submit(peer, insert(f"e{n}", n, 0, "x"))
+
+    # The connection closes with its edits still queued: they must all be stored.
+    document.leave(peer)
+    document.detach()
+    await wait_until(lambda: DOC not in host.documents, timeout=10)
+
+    assert await sqlite.last_revision(DOC, 0) == 20
 
 
 # store failures
