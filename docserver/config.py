@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Operations of each open document kept in memory to transform late edits and to catch
     # up reconnecting clients; an edit based on an older revision is answered with a resync.
     history_limit: int = Field(2000, ge=1)
+    # Estimated bytes of that history kept per document; huge operations are dropped sooner.
+    history_bytes: int = Field(16 << 20, ge=1024)
     # Longest document in Unicode code points; an edit that would exceed it is rejected.
     max_document_chars: int = Field(1_000_000, ge=1)
     # Largest WebSocket message accepted; a larger one closes the connection with code 1009.

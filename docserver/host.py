@@ -343,6 +343,7 @@ class DocumentHost:
             content=state.content,
             history=state.records[-self.settings.history_limit :],
             history_limit=self.settings.history_limit,
+            history_bytes=self.settings.history_bytes,
             max_length=self.settings.max_document_chars,
         )
 

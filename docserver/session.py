@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ot
@@ -64,7 +64,7 @@ PALETTE = (
 MAX_TRANSFORM_WORK = 1_000_000
 
 
-def _estimated_size(records: Sequence[OpRecord]) -> int:
+def _estimated_size(records: Iterable[OpRecord]) -> int:
     """Estimate the encoded size of operations in bytes."""
     return sum(
         sum(len(part) if isinstance(part, str) else 4 for part in record.op) + 48
@@ -149,6 +149,7 @@ class DocumentSession:
         content: str,
         history: Sequence[OpRecord] = (),
         history_limit: int = 2000,
+        history_bytes: int = 16 << 20,
         max_length: int = 1_000_000,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -164,7 +165,9 @@ class DocumentSession:
         self.history_limit = max(1, history_limit)
         self.max_length = max_length
         self._clock = clock
+        self.history_bytes = history_bytes
         self._history: list[OpRecord] = list(history[-self.history_limit :])
+        self._history_bytes = _estimated_size(self._history)
         self._committed: dict[tuple[str, str], int] = {
             (record.client_id, record.edit_id): record.revision for record in self._history
         }
@@ -195,16 +198,29 @@ class DocumentSession:
 
     def _remember(self, record: OpRecord) -> None:
         self._history.append(record)
+        self._history_bytes += _estimated_size((record,))
         self._committed[(record.client_id, record.edit_id)] = record.revision
 
         # Trim in chunks so that appends stay amortised O(1).
         excess = len(self._history) - self.history_limit
         if excess >= max(1, self.history_limit // 4):
-            for old in self._history[:excess]:
-                key = (old.client_id, old.edit_id)
-                if self._committed.get(key) == old.revision:
-                    del self._committed[key]
-            del self._history[:excess]
+            self._forget(excess)
+        elif self._history_bytes > self.history_bytes:
+            # A few huge operations: keep about three quarters of the byte budget.
+            excess, dropped = 0, 0
+            while self._history_bytes - dropped > self.history_bytes * 3 // 4 and excess < len(self._history) - 1:
+                dropped += _estimated_size((self._history[excess],))
+                excess += 1
+            self._forget(excess)
+
+    def _forget(self, count: int) -> None:
+        """Drop the oldest `count` operations from the kept history."""
+        for old in self._history[:count]:
+            self._history_bytes -= _estimated_size((old,))
+            key = (old.client_id, old.edit_id)
+            if self._committed.get(key) == old.revision:
+                del self._committed[key]
+        del self._history[:count]
 
     # -- editors -----------------------------------------------------------------------------
 

@@ -597,3 +597,17 @@ def test_loaded_history_is_deduplicated() -> None:
 
     assert outgoing == [ack("a", "e1", 1)]
     assert session.content == "x"
+
+
+def test_history_bytes_limit_drops_huge_operations() -> None:
+    session = make_session("", history_bytes=100_000)
+    join(session, "a")
+    for n in range(10):
+        run(session, ("a", insert(f"e{n}", n, 0, "x" * 30_000)))
+
+    # Ten 30 KB operations don't fit in 100 KB: only the newest few are kept.
+    assert session.oldest_revision >= 6
+    assert session.oldest_revision < 10
+    assert session.history_after(session.oldest_revision)[-1].revision == 10
+    with pytest.raises(ResyncRequired):
+        session.history_after(0)
