@@ -12,7 +12,7 @@ the standard OT client protocol, with at most one edit awaiting acknowledgement:
 A remote operation is transformed past the outstanding edit and the buffer before it is
 applied locally. After a lost connection the client reconnects with backoff, joins with the
 last revision it saw, applies what it missed, and resubmits its outstanding edit under the
-same id; the server acknowledges an edit it had already committed instead of applying it twice.
+same id. The server acknowledges an edit it had already committed instead of applying it twice.
 
 Example::
 
@@ -51,7 +51,7 @@ RETRYABLE_ERRORS = {"store-unavailable", "internal-error"}
 
 
 class ClientState(enum.Enum):
-    """Where the client is in the OT client protocol."""
+    """The client's state in the OT client protocol."""
 
     SYNCHRONIZED = "synchronized"
     AWAITING_CONFIRM = "awaiting-confirm"
@@ -309,8 +309,8 @@ class DocumentClient:
             if editor is not None and message["rev"] == self.revision and self.state is ClientState.SYNCHRONIZED:
                 editor.selection = ot.Selection(message["anchor"], message["head"])
             elif editor is not None:
-                # The cursor is on a revision the local copy has moved past or not reached;
-                # showing it until the next update is close enough for a bot.
+                # The cursor is on a revision the local copy has moved past or not reached.
+                # Clamping it and showing it until the next update is close enough for a bot.
                 editor.selection = ot.Selection(min(message["anchor"], len(self.content)), min(message["head"], len(self.content)))
         elif kind == "joined":
             self.editors[message["client"]] = RemoteEditor(message["client"], message["name"], message["color"], None)

@@ -71,7 +71,7 @@ class WebSocketPeer:
     def _overflow(self) -> None:
         # A close frame queued behind the unread ones would never be sent, so drop the queue
         # and the peer at once. The socket itself closes when the client reads again or its
-        # TCP connection dies; until then it holds no more than the transport's buffer.
+        # TCP connection dies. Until then it keeps no more than the transport's buffer.
         logger.warning(
             "client %s is not reading: %d messages (%d bytes) queued; disconnecting it",
             self.client_id,
