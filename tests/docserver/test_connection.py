@@ -70,3 +70,40 @@ async def test_close_after_coalesced_frames_keeps_order() -> None:
         [{"type": "update", "rev": 2}, {"type": "update", "rev": 3}],
     ]
     assert socket.closed == (4400, "malformed frame")
+
+
+async def test_overflow_drops_queue_and_peer() -> None:
+    socket = BlockingSocket()
+    dropped: list[WebSocketPeer] = []
+    peer = WebSocketPeer(socket, JSON_CODEC, queue_limit=3, on_overflow=dropped.append)  # type: ignore[arg-type]
+    peer.enqueue(JSON_CODEC.encode({"type": "update", "rev": 1}))
+    await asyncio.sleep(0)  # the client doesn't read: the first send never returns
+
+    for revision in range(2, 6):
+        peer.enqueue(JSON_CODEC.encode({"type": "update", "rev": revision}))
+    await asyncio.sleep(0.01)
+
+    assert dropped == [peer]
+    assert peer.close_code == 1013
+    assert peer.outbox.qsize() == 0
+    assert peer.queued_bytes == 0
+    assert peer.writer.cancelled()
+    assert socket.closed is not None
+    assert socket.closed[0] == 1013
+
+
+async def test_byte_limit_counts_queued_frames() -> None:
+    socket = BlockingSocket()
+    dropped: list[WebSocketPeer] = []
+    peer = WebSocketPeer(
+        socket, JSON_CODEC, queue_limit=1000, queue_bytes_limit=2048, on_overflow=dropped.append  # type: ignore[arg-type]
+    )
+    peer.enqueue("x")
+    await asyncio.sleep(0)
+
+    peer.enqueue("y" * 1500)
+    assert dropped == []
+    peer.enqueue("z" * 1500)
+    peer.enqueue("w")
+
+    assert dropped == [peer]

@@ -236,6 +236,19 @@ async def test_unknown_document_closes_4404(server: ServerProcess, scenario: Sce
     await scenario.assert_unharmed()
 
 
+async def test_silent_connection_closes_4401(start_server: Callable[..., ServerProcess]) -> None:
+    from tests.conftest import create_document
+
+    server = start_server(join_timeout_seconds=0.5)
+    doc_id = create_document(server.base_url, "silent")
+    silent = await Client.connect(server.ws_url(doc_id))
+
+    code, reason = await silent.closed()
+
+    assert code == 4401
+    assert reason == "no join within 0.5 s"
+
+
 async def test_message_over_limit_closes_1009(start_server: Callable[..., ServerProcess], open_scenario: Callable[..., Any]) -> None:
     server = start_server(max_message_bytes=4096)
     scenario: Scenario = await open_scenario(server)
