@@ -6,6 +6,8 @@ shared Cassandra keyspace) gives the same results as an empty one.
 
 from __future__ import annotations
 
+import asyncio
+
 import uuid
 
 import pytest
@@ -179,6 +181,27 @@ async def test_large_conflicting_batch_writes_nothing(store: Store, doc_id: str)
 
     stored = await store.read_ops(doc_id, 0, 0)
     assert [record.client_id for record in stored] == ["other"]
+
+
+async def test_concurrent_appends_conflict_alone(store: Store) -> None:
+    doc_ids = [uuid.uuid4().hex for _ in range(20)]
+    for doc_id in doc_ids:
+        await create(store, doc_id)
+    await store.append(doc_ids[7], 0, records(1, 1, client="other"))
+
+    # Appends to many documents at once, as a busy server makes them; one of them conflicts.
+    results = await asyncio.gather(
+        *(store.append(doc_id, 0, records(1, 3)) for doc_id in doc_ids), return_exceptions=True
+    )
+
+    for doc_id, result in zip(doc_ids, results):
+        stored = await store.read_ops(doc_id, 0, 0)
+        if doc_id == doc_ids[7]:
+            assert isinstance(result, RevisionConflict)
+            assert stored == records(1, 1, client="other")
+        else:
+            assert result is None
+            assert stored == records(1, 3)
 
 
 async def test_versions_have_separate_logs(store: Store, doc_id: str) -> None:
