@@ -19,7 +19,13 @@
 // when lengths do not fit.
 
 import { ErrorKind, InvalidOperation } from "./errors.js";
-import { advanceCodePoints, codePointLength, findLoneSurrogate, sliceCodePoints } from "../unicode.js";
+import {
+  advanceCodePoints,
+  codePointLength,
+  findLoneSurrogate,
+  hasSurrogates,
+  sliceCodePoints,
+} from "../unicode.js";
 
 /** Largest absolute value of a retain or delete that `check` accepts. */
 export const MAX_PART_LENGTH = 2 ** 31;
@@ -187,6 +193,19 @@ function baseMismatch(position, text) {
   );
 }
 
+// The last text `apply` returned, and whether it contains surrogates. Callers usually
+// pass that text back with the next operation, and for a string V8 stores as two-byte
+// (one with a character above U+00FF at some point) the regex scan reads the whole
+// document each time. `===` compares content, so an equal copy gets the same result.
+// This keeps one document alive until the next call.
+let lastResult = "";
+let lastResultHasSurrogates = false;
+
+/** Returns whether `text` contains surrogates, without a scan when it is apply's last result. */
+function documentHasSurrogates(text) {
+  return text === lastResult ? lastResultHasSurrogates : hasSurrogates(text);
+}
+
 /**
  * Applies `op` to `text` and returns the new text.
  *
@@ -194,23 +213,59 @@ function baseMismatch(position, text) {
  * Throws InvalidOperation when baseLength(op) differs from the length of `text`.
  */
 export function apply(text, op) {
+  // Without surrogates every code point is one UTF-16 unit, so counts are offsets.
+  const unitsAreCodePoints = !documentHasSurrogates(text);
+  let insertsHaveSurrogates = false;
   const pieces = [];
   let position = 0; // code points consumed
   let offset = 0; // the same place as a UTF-16 index
-  op.forEach((part, index) => {
+  for (let index = 0; index < op.length; index++) {
+    const part = op[index];
     if (typeof part === "string") {
       pieces.push(part);
-      return;
+      if (unitsAreCodePoints && !insertsHaveSurrogates) insertsHaveSurrogates = hasSurrogates(part);
+      continue;
     }
-    const count = Math.abs(part);
-    const end = advanceCodePoints(text, offset, count);
+    const count = part > 0 ? part : -part;
+    const end = partEnd(text, unitsAreCodePoints, offset, count);
     if (end < 0) throw pastEnd(index, part > 0 ? "retain" : "delete", count, position, text);
     if (part > 0) pieces.push(text.slice(offset, end));
     position += count;
     offset = end;
-  });
+  }
   if (offset !== text.length) throw baseMismatch(position, text);
-  return pieces.join("");
+
+  lastResult = joinPieces(pieces);
+  // Slices of a text without surrogates have none, so only the inserts can add them.
+  // A text with surrogates may lose them all, but `true` only costs the slow path.
+  lastResultHasSurrogates = !unitsAreCodePoints || insertsHaveSurrogates;
+  return lastResult;
+}
+
+/**
+ * Returns the UTF-16 index `count` code points after index `offset` of `text`, or -1
+ * when `text` ends before that. `unitsAreCodePoints` is true when `text` has no surrogates.
+ */
+function partEnd(text, unitsAreCodePoints, offset, count) {
+  if (!unitsAreCodePoints) return advanceCodePoints(text, offset, count);
+  return offset + count <= text.length ? offset + count : -1;
+}
+
+function joinPieces(pieces) {
+  // A splice has at most three pieces (kept prefix, insert, kept suffix), and adding
+  // them with + skips building the array's join.
+  switch (pieces.length) {
+    case 0:
+      return "";
+    case 1:
+      return pieces[0];
+    case 2:
+      return pieces[0] + pieces[1];
+    case 3:
+      return pieces[0] + pieces[1] + pieces[2];
+    default:
+      return pieces.join("");
+  }
 }
 
 /**
@@ -382,22 +437,24 @@ export function transform(a, b) {
  * Throws InvalidOperation when baseLength(op) differs from the length of `text`.
  */
 export function invert(op, text) {
+  const unitsAreCodePoints = !documentHasSurrogates(text);
   const result = [];
   let position = 0;
   let offset = 0;
-  op.forEach((part, index) => {
+  for (let index = 0; index < op.length; index++) {
+    const part = op[index];
     if (typeof part === "string") {
       pushDelete(result, codePointLength(part));
-      return;
+      continue;
     }
-    const count = Math.abs(part);
-    const end = advanceCodePoints(text, offset, count);
+    const count = part > 0 ? part : -part;
+    const end = partEnd(text, unitsAreCodePoints, offset, count);
     if (end < 0) throw pastEnd(index, part > 0 ? "retain" : "delete", count, position, text);
     if (part > 0) pushRetain(result, count);
     else pushInsert(result, text.slice(offset, end));
     position += count;
     offset = end;
-  });
+  }
   if (offset !== text.length) throw baseMismatch(position, text);
   return result;
 }
