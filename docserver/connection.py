@@ -57,6 +57,7 @@ class WebSocketPeer:
         self.on_overflow = on_overflow
         self.outbox: asyncio.Queue[Any] = asyncio.Queue()
         self.close_code: int | None = None
+        self.dropped = False  # by `_overflow`
         self.writer = asyncio.create_task(self._write_loop())
 
     def enqueue(self, frame: str | bytes) -> None:
@@ -79,6 +80,7 @@ class WebSocketPeer:
             self.queued_bytes,
         )
         self.close_code = CloseCode.TRY_AGAIN_LATER
+        self.dropped = True
         self.writer.cancel()
         self.outbox = asyncio.Queue()
         self.queued_bytes = 0
@@ -163,17 +165,28 @@ async def serve_connection(host: DocumentHost, websocket: WebSocket, doc_id: str
 
     settings = host.settings
     document.attach()
+    reader: asyncio.Task[bool] | None = None
+
+    def drop(peer: WebSocketPeer) -> None:
+        # The client isn't reading, so it may never send again either: stop waiting for it,
+        # which lets the document unload even while the TCP connection stays open.
+        document.leave(peer)
+        if reader is not None:
+            reader.cancel()
+
     peer = WebSocketPeer(
-        websocket,
-        codec,
-        settings.send_queue_limit,
-        settings.send_queue_bytes,
-        on_overflow=document.leave,
+        websocket, codec, settings.send_queue_limit, settings.send_queue_bytes, on_overflow=drop
     )
     metrics.CONNECTIONS.inc()
     client_gone = False
     try:
-        client_gone = await _read_loop(document, peer, settings.join_timeout_seconds)
+        reader = asyncio.create_task(_read_loop(document, peer, settings.join_timeout_seconds))
+        try:
+            client_gone = await reader
+        except asyncio.CancelledError:
+            if not peer.dropped:
+                raise
+            client_gone = True
     finally:
         metrics.CONNECTIONS.dec()
         document.leave(peer)
@@ -188,12 +201,14 @@ async def serve_connection(host: DocumentHost, websocket: WebSocket, doc_id: str
 async def _read_loop(document: OpenDocument, peer: WebSocketPeer, join_timeout: float) -> bool:
     """Handle the client's messages until either side closes; return True if the client did."""
     websocket = peer.websocket
+    loop = asyncio.get_running_loop()
+    join_deadline = loop.time() + join_timeout
     while peer.close_code is None:
-        # A connection keeps its document loaded, so one that never joins must not linger.
+        # A connection keeps its document loaded, so one that never joins must not linger,
+        # however many other messages it sends.
+        timeout = None if peer.client_id is not None else max(0.0, join_deadline - loop.time())
         try:
-            event = await asyncio.wait_for(
-                websocket.receive(), timeout=join_timeout if peer.client_id is None else None
-            )
+            event = await asyncio.wait_for(websocket.receive(), timeout=timeout)
         except TimeoutError:
             logger.info("closing a connection to %s that sent no join", document.doc_id)
             peer.close(CloseCode.NOT_JOINED, f"no join within {join_timeout:g} s")

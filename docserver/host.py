@@ -145,7 +145,8 @@ class OpenDocument:
                 continue
 
             frames: dict[int, str | bytes] = {}
-            for client_id, peer in self.peers.items():
+            # A copy: a peer whose queue overflows leaves the document during the loop.
+            for client_id, peer in list(self.peers.items()):
                 if client_id == item.exclude:
                     continue
                 key = id(peer.codec)

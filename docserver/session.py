@@ -60,7 +60,8 @@ PALETTE = (
 )
 
 
-# Parts of an edit times the operations it is transformed against: about a second of CPU.
+# Parts walked to transform one edit (its own parts once per newer operation, plus the parts of
+# those operations): about a second of CPU.
 MAX_TRANSFORM_WORK = 1_000_000
 
 
@@ -380,7 +381,7 @@ class DocumentSession:
 
         # Each transform walks both operations, so a long edit far behind the tip would hold
         # the event loop, and every document, for seconds.
-        work = len(op) * len(concurrent)
+        work = len(op) * len(concurrent) + sum(len(record.op) for record in concurrent)
         if work > MAX_TRANSFORM_WORK:
             raise ResyncRequired(
                 f"an edit of {len(op)} parts on revision {edit.base_revision} is too far behind"

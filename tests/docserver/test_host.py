@@ -494,3 +494,37 @@ async def test_queued_edits_share_appends(sqlite: SQLiteStore, make_host: Callab
     assert sum(store.appends) == 40
     assert document.session.content == "x" * 40 + "hello"
     assert sorted(peer.messages("ack")[0]["rev"] for peer in peers) == list(range(1, 41))
+
+
+class OverflowingPeer(FakePeer):
+    """A peer whose queue is full: like `WebSocketPeer`, it leaves the document when sent to."""
+
+    def __init__(self, document: OpenDocument) -> None:
+        super().__init__()
+        self.document = document
+        self.full = False
+
+    def enqueue(self, frame: str | bytes) -> None:
+        if self.full:
+            self.document.leave(self)
+
+
+async def test_overflowing_peer_leaves_mid_broadcast(sqlite: SQLiteStore, make_host: Callable[..., DocumentHost]) -> None:
+    document = await make_host(sqlite).open(DOC)
+    author, first = join_peers(document, JSON_CODEC, JSON_CODEC)
+    slow = OverflowingPeer(document)
+    document.join(slow, Join(client_id="slow", name="slow", color=None, revision=None))
+    last = FakePeer()
+    document.join(last, Join(client_id="last", name="last", color=None, revision=None))
+    for peer in (author, first, last):
+        peer.frames.clear()
+    slow.full = True
+
+    document.submit(author, insert("e1", 0, 0, "A"))
+    await wait_until(lambda: bool(last.messages("update")))
+
+    assert author.messages("ack") == [{"type": "ack", "id": "e1", "rev": 1}]
+    assert [m["rev"] for m in first.messages("update")] == [1]
+    assert [m["rev"] for m in last.messages("update")] == [1]
+    assert "slow" not in document.peers
+    assert [m["client"] for m in first.messages("left")] == ["slow"]

@@ -611,3 +611,21 @@ def test_history_bytes_limit_drops_huge_operations() -> None:
     assert session.history_after(session.oldest_revision)[-1].revision == 10
     with pytest.raises(ResyncRequired):
         session.history_after(0)
+
+
+def test_late_edit_over_large_operations_needs_resync() -> None:
+    session = make_session("")
+    join(session, "a")
+    # Three operations of about 400,000 parts each: inserting after every character.
+    run(session, ("a", insert("big", 0, 0, "x" * 400_000)))
+    for n in range(3):
+        big = [part for _ in range(200_000) for part in (1, "y")] + [400_000 + n * 200_000 - 200_000]
+        op: ot.Operation = ot.normalize(big)
+        run(session, ("a", Edit(edit_id=f"spread{n}", base_revision=1 + n, op=op)))
+
+    # A one-character edit on revision 1 would walk all of those parts.
+    outgoing = run(session, ("b", Edit(edit_id="tiny", base_revision=1, op=["!", 400_000])))
+
+    errors = [item.message for item in outgoing if item.message["type"] == "error"]
+    assert [error["code"] for error in errors] == ["resync-required"]
+    assert session.revision == 4

@@ -249,6 +249,23 @@ async def test_silent_connection_closes_4401(start_server: Callable[..., ServerP
     assert reason == "no join within 0.5 s"
 
 
+async def test_chatty_unjoined_connection_closes_4401(start_server: Callable[..., ServerProcess]) -> None:
+    from tests.conftest import create_document
+
+    server = start_server(join_timeout_seconds=0.5)
+    doc_id = create_document(server.base_url, "chatty")
+    async with connect(server.ws_url(doc_id)) as socket:
+        # Messages that are not a join must not extend the deadline.
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(20):
+                await socket.send(json.dumps({"type": "bogus"}))
+                reply = json.loads(await socket.recv())
+                assert reply["code"] == "unknown-message-type"
+                await asyncio.sleep(0.1)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401
+
+
 async def test_message_over_limit_closes_1009(start_server: Callable[..., ServerProcess], open_scenario: Callable[..., Any]) -> None:
     server = start_server(max_message_bytes=4096)
     scenario: Scenario = await open_scenario(server)
