@@ -115,8 +115,15 @@ function renderStatus(connection, sync) {
       text = `Disconnected: ${connection.stopReason}`;
       break;
     default:
-      state = everJoined ? "reconnecting" : "connecting";
-      text = everJoined ? "Reconnecting…" : "Connecting…";
+      // A connection attempt is under way; while the browser reports no network it is
+      // still offline as far as the user is concerned.
+      if (navigator.onLine === false) {
+        state = "offline";
+        text = "Offline, connecting…";
+      } else {
+        state = everJoined ? "reconnecting" : "connecting";
+        text = everJoined ? "Reconnecting…" : "Connecting…";
+      }
   }
   if (unsent) {
     text += state === "connected" ? ` · saving ${plural(unsent, "edit")}` : ` · ${plural(unsent, "unsent edit")}`;
