@@ -30,15 +30,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Operations of each open document kept in memory to transform late edits and to catch
-    # up reconnecting clients; an edit based on an older revision is answered with a resync.
+    # up reconnecting clients; an edit based on an older revision gets a resync-required error.
     history_limit: int = Field(2000, ge=1)
     # Estimated bytes of that history kept per document; huge operations are dropped sooner.
     history_bytes: int = Field(16 << 20, ge=1024)
-    # Longest document in Unicode code points; an edit that would exceed it is rejected.
+    # Maximum document length in Unicode code points. An edit that would exceed it is rejected.
     max_document_chars: int = Field(1_000_000, ge=1)
     # Largest WebSocket message accepted; a larger one closes the connection with code 1009.
     max_message_bytes: int = Field(1 << 20, ge=1024)
-    # Largest HTTP request body accepted; a larger one is answered with 413.
+    # Maximum HTTP request body in bytes. A larger one gets a 413 response.
     max_http_body_bytes: int = Field(64 << 10, ge=1024)
     # Edits stored in one append; more waiting edits go to the next append.
     max_batch: int = Field(256, ge=1)

@@ -2,8 +2,8 @@
 store, and delivers the resulting messages to connected peers.
 
 Each open document has one commit task. Edits queue up while an append is in flight and are
-stored together in the next one, so under load the store sees one write per batch rather than
-one per edit, and an edit is acknowledged only after the append that contains it returned.
+stored together in the next one, so under load the store receives one write per batch rather
+than one per edit, and an edit is acknowledged only after the append that contains it returned.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class DocumentNotFound(Exception):
 
 
 class Peer(Protocol):
-    """A connected client as the document server sees it: something to queue frames for."""
+    """A connected client, from the document server's side: a queue for outgoing frames."""
 
     client_id: str | None
     codec: Codec
@@ -191,7 +191,7 @@ class OpenDocument:
         """Apply operations another server stored for this document while it was idle here.
 
         Only one server should own a document, but while ownership moves two can both believe
-        they do; this check bounds how long the clients of the other one see stale text.
+        they do. This check bounds how long the clients of the other one see stale text.
         """
         if not self.peers:
             return

@@ -1,6 +1,6 @@
 """Client messages of the WebSocket protocol, their validation, and the frame codecs.
 
-`docs/protocol.md` is the reference for every message; this module turns decoded frames into
+`docs/protocol.md` is the reference for every message. This module turns decoded frames into
 typed messages and rejects anything else with a `ClientError` that names the field.
 """
 
@@ -212,7 +212,7 @@ def parse_message(message: object) -> ClientMessage:
 
 @dataclasses.dataclass(frozen=True)
 class Codec:
-    """How messages are framed on one connection: JSON text frames or msgpack binary frames."""
+    """The framing of one connection: JSON text frames or msgpack binary frames."""
 
     subprotocol: str | None
     binary: bool

@@ -7,7 +7,7 @@ The document server drives a `DocumentSession` in three steps for every batch of
     commit(batch)  -> [Outgoing]         acknowledgements to authors, updates to everyone else
 
 or `abort(batch, error)` when the store failed, which leaves the session as it was. Nothing an
-editor sees changes until `commit`, so an edit is never acknowledged or broadcast before it is
+editor receives changes until `commit`, so an edit is never acknowledged or broadcast before it is
 durable.
 
 An edit made on revision r is transformed against every operation committed after r:
@@ -323,7 +323,7 @@ class DocumentSession:
     def prepare(self, edits: Sequence[tuple[str, Edit]]) -> PreparedBatch:
         """Transform and apply a batch of edits, in order, to a copy of the content.
 
-        Invalid edits get an error reply and are left out; resubmitted edits that are already
+        Invalid edits get an error reply and are left out. Resubmitted edits that are already
         committed get their original acknowledgement again and are never applied twice.
         """
         batch = PreparedBatch(base_revision=self.revision, content=self.content)

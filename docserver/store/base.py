@@ -8,7 +8,7 @@ A document's state lives in three kinds of record:
   by revision, each record carrying the client and edit id that produced it so that a
   resubmitted edit can be recognised.
 
-Revisions count from 1 within a document and never restart; a version (a compacted snapshot
+Revisions count from 1 within a document and never restart. A version (a compacted snapshot
 plus the log that follows it) starts at the revision its snapshot was taken at.
 """
 
@@ -91,8 +91,8 @@ class Store(abc.ABC):
         """Append consecutive operations to the log of one document version, all or nothing.
 
         The append is conditional: if any of the revisions is already stored for that document
-        version, nothing is written and `RevisionConflict` is raised, which tells a server that
-        believed it owned the document that another server committed first. Other failures
+        version, nothing is written and `RevisionConflict` is raised: a server that
+        believed it owned the document learns that another server committed first. Other failures
         raise `StoreUnavailable`; the caller must then assume nothing was written and must not
         acknowledge the edits (a retry after such a failure may find some records written and
         raise `RevisionConflict`).
@@ -108,7 +108,7 @@ class Store(abc.ABC):
     ) -> list[OpRecord]:
         """Return the operations of a document version with revision > after_revision, in order.
 
-        At most `limit` records are returned when it is given; a caller reads long histories in
+        At most `limit` records are returned when it is given. A caller reads long histories in
         pages by passing the last revision it got as the next `after_revision`.
         """
 

@@ -44,7 +44,7 @@ async def test_store_outage_rejects_edits_and_recovers(start_server, cassandra_u
         before = set(acked)
         await asyncio.sleep(3)
         acked_during_outage.extend(set(acked) - before)
-        # The service keeps answering while its store is down.
+        # The service keeps responding to HTTP requests while its store is down.
         response = httpx.get(f"{server.base_url}/docs/{doc_id}", timeout=10)
         assert response.status_code in (200, 503)
         await asyncio.to_thread(cassandra, "start")

@@ -422,7 +422,7 @@ async def test_lost_reply_is_not_applied_twice(sqlite: SQLiteStore, make_host: C
 
 
 async def test_stored_edit_after_error_is_acked(sqlite: SQLiteStore, make_host: Callable[..., DocumentHost]) -> None:
-    # The author was told its edit failed, but the first attempt was written. The next commit
+    # The author got an error for its edit, but the first attempt was written. The next commit
     # finds it in the store, and the author must learn of it before any later revision.
     store = WrittenThenDownStore(sqlite, failures=2)
     document = await make_host(store, store_attempts=2).open(DOC)

@@ -28,7 +28,7 @@ def load_trace(name: str) -> dict[str, Any]:
         return json.load(file)  # type: ignore[no-any-return]
 
 
-# The longest trace also runs on Cassandra; the others exercise the same path.
+# The two largest traces also run on Cassandra. The others exercise the same path.
 STORE_TRACES = [("sqlite", name) for name in SEQUENTIAL] + [("cassandra", "seph-blog1"), ("cassandra", "sveltecomponent")]
 
 
